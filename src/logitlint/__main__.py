@@ -1,0 +1,3 @@
+from logitlint.cli import main
+
+raise SystemExit(main())

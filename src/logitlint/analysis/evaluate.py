@@ -1,0 +1,495 @@
+"""Expression evaluation: what an expression holds, given what the names in it hold.
+
+The torch semantics (softmax makes probabilities over ``dim``, ``.view`` keeps the kind but not the
+axes, ``nn.CrossEntropyLoss(...)`` is a loss object, ...) live here and in ``torchapi``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from logitlint.analysis import syntax, torchapi
+from logitlint.analysis.values import (
+    UNKNOWN, ClassValue, FunctionValue, Instance, Kind, Layer, LossObject, Origin, Param, Producer,
+    Ref, SelfValue, Sequential, Tensor, TupleValue, Value, merge,
+)
+
+if TYPE_CHECKING:
+    from logitlint.analysis.module import FunctionInfo, ModuleContext
+    from logitlint.outline import ParsedUnit
+
+Env = dict[str, tuple[Value, int]]
+_SOFTMAX_OPS = frozenset({"softmax", "log_softmax", "softmin"})
+_LOG_OPS = frozenset({"log_softmax", "logsigmoid"})
+_MODULE_METHODS = frozenset({"to", "cuda", "cpu", "float", "double", "half", "train", "eval", "requires_grad_", "type"})
+_HOOKED = (cst.Call, cst.BinaryOperation, cst.UnaryOperation, cst.Subscript)
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self) -> int:
+        self.n += 1
+        return self.n
+
+
+class Evaluator:
+    """Evaluates expressions in a scope; with ``flow_insensitive`` a local's value is all of its
+    definitions merged, otherwise the one in ``env`` (kept by ``flow.Walker``)."""
+
+    def __init__(
+        self,
+        ctx: ModuleContext,
+        scope: FunctionInfo | None,
+        env: Env | None = None,
+        *,
+        flow_insensitive: bool = False,
+        hook: Callable[[cst.CSTNode, Evaluator], None] | None = None,
+        unit: ParsedUnit | None = None,
+        stamp: Counter | None = None,
+    ):
+        self.ctx, self.scope = ctx, scope
+        self.env: Env = env if env is not None else {}
+        self.flow_insensitive = flow_insensitive
+        self.hook = hook
+        self.unit = unit if unit is not None else (scope.unit if scope is not None else None)
+        self.stamp = stamp or Counter()
+        self.values: dict[cst.CSTNode, Value] = {}
+        self.shadowed: set[str] = set()
+        self.stack: list[cst.CSTNode] = []  # expressions being evaluated, outermost first
+
+    # --- names -----------------------------------------------------------------------------------
+    def lookup(self, name: str) -> Value:
+        if name in self.shadowed:
+            return UNKNOWN
+        if name in self.env:
+            return self.env[name][0]
+        scope = self.scope
+        if scope is not None:
+            if name in scope.locals:
+                return scope.merged_local(name) if self.flow_insensitive else UNKNOWN
+            parent = scope.parent
+            while parent is not None:
+                if name in parent.locals:
+                    return parent.merged_local(name)
+                parent = parent.parent
+        return self.ctx.global_value(name)
+
+    def stamp_of(self, name: str) -> int | None:
+        entry = self.env.get(name)
+        return entry[1] if entry is not None else None
+
+    def bind(self, name: str, value: Value) -> None:
+        if isinstance(value, Tensor) and value.via == "direct":
+            value = replace(value, via="variable")
+        self.env[name] = (value, self.stamp())
+
+    def kill(self, name: str) -> None:
+        if not self.flow_insensitive and (name in self.env or (self.scope is not None and name in self.scope.locals)):
+            self.env[name] = (UNKNOWN, self.stamp())
+
+    # --- expressions -----------------------------------------------------------------------------
+    def value(self, node: cst.CSTNode) -> Value:
+        """The value of an already evaluated node (evaluating it if needed)."""
+        found = self.values.get(node)
+        if found is None:
+            return self.eval(node)  # type: ignore[arg-type]
+        return found
+
+    def eval(self, node: cst.BaseExpression) -> Value:
+        cached = self.values.get(node)
+        if cached is not None:
+            return cached
+        method = getattr(self, "_eval_" + type(node).__name__, None)
+        self.stack.append(node)
+        try:
+            value = method(node) if method is not None else self._eval_children(node)
+            self.values[node] = value
+            if self.hook is not None and isinstance(node, _HOOKED):
+                self.hook(node, self)
+        finally:
+            self.stack.pop()
+        return value
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The expression enclosing ``node`` (valid while ``node`` is being evaluated)."""
+        for i in range(len(self.stack) - 1, 0, -1):
+            if self.stack[i] is node:
+                return self.stack[i - 1]
+        return None
+
+    def _eval_children(self, node: cst.CSTNode) -> Value:
+        for child in syntax.children(node):
+            if isinstance(child, cst.BaseExpression):
+                self.eval(child)
+            else:
+                self._eval_children(child)
+        return UNKNOWN
+
+    def _eval_Name(self, node: cst.Name) -> Value:
+        if node.value in ("True", "False", "None"):
+            return UNKNOWN
+        return self.lookup(node.value)
+
+    def _eval_Attribute(self, node: cst.Attribute) -> Value:
+        return self._attribute_of(node, self.eval(node.value))
+
+    def _attribute_of(self, node: cst.Attribute, base: Value) -> Value:
+        dotted = syntax.dotted_name(node)
+        if dotted is not None and dotted.count(".") == 1 and dotted in self.env:
+            return self.env[dotted][0]  # self.x / model.fc assigned earlier in this scope
+        return self.attribute(base, node.attr.value)
+
+    def attribute(self, base: Value, attr: str) -> Value:
+        if isinstance(base, Ref):
+            return Ref(torchapi.canonical(f"{base.qualname}.{attr}"))
+        if isinstance(base, (SelfValue, Instance, ClassValue)) and hasattr(base.cls, "attr_value"):
+            return base.cls.attr_value(attr)
+        if isinstance(base, Sequential) and attr in ("forward",):
+            return base
+        if isinstance(base, Tensor) and attr in ("data", "T", "mT"):
+            return base.through("steps", keep_dim=attr == "data", keep_producer=False)
+        return UNKNOWN
+
+    def _eval_Subscript(self, node: cst.Subscript) -> Value:
+        base = self.eval(node.value)
+        for element in node.slice:
+            self._eval_children(element)
+        index = syntax.int_literal(node.slice[0].slice.value) if (
+            len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index)) else None
+        if isinstance(base, TupleValue):
+            if index is not None and -len(base.items) <= index < len(base.items):
+                return base.items[index]
+            return UNKNOWN
+        if isinstance(base, Sequential) and base.elements is not None:
+            if index is not None and -len(base.elements) <= index < len(base.elements):
+                return base.elements[index]
+            return UNKNOWN
+        if isinstance(base, Tensor):
+            return replace(base.through("steps", keep_dim=False, keep_producer=False), ndim=None)
+        if isinstance(base, Param):
+            return base
+        return UNKNOWN
+
+    def _eval_Tuple(self, node: cst.Tuple) -> Value:
+        items = []
+        for element in node.elements:
+            value = self.eval(element.value)
+            if isinstance(element, cst.StarredElement):
+                for e in node.elements:
+                    self.eval(e.value)
+                return UNKNOWN
+            items.append(value)
+        return TupleValue(tuple(items))
+
+    def _eval_IfExp(self, node: cst.IfExp) -> Value:
+        self.eval(node.test)
+        return merge(self.eval(node.body), self.eval(node.orelse))
+
+    def _eval_NamedExpr(self, node: cst.NamedExpr) -> Value:
+        value = self.eval(node.value)
+        if isinstance(node.target, cst.Name) and not self.flow_insensitive:
+            self.bind(node.target.value, value)
+        return value
+
+    def _eval_Lambda(self, node: cst.Lambda) -> Value:
+        names = {p.name.value for p in (*node.params.params, *node.params.posonly_params, *node.params.kwonly_params)}
+        self._shadowed_eval(names, [node.body])
+        return UNKNOWN
+
+    def _comprehension(self, node: cst.BaseComp, parts: list[cst.BaseExpression]) -> Value:
+        names: set[str] = set()
+        clause = node.for_in
+        exprs: list[cst.CSTNode] = []
+        while clause is not None:
+            names.update(syntax.target_names(clause.target))
+            exprs.append(clause.iter)
+            exprs.extend(cond.test for cond in clause.ifs)
+            clause = clause.inner_for_in
+        self._shadowed_eval(names, exprs + parts)
+        return UNKNOWN
+
+    def _eval_ListComp(self, node: cst.ListComp) -> Value:
+        return self._comprehension(node, [node.elt])
+
+    _eval_SetComp = _eval_ListComp
+
+    def _eval_GeneratorExp(self, node: cst.GeneratorExp) -> Value:
+        return self._comprehension(node, [node.elt])
+
+    def _eval_DictComp(self, node: cst.DictComp) -> Value:
+        return self._comprehension(node, [node.key, node.value])
+
+    def _shadowed_eval(self, names: set[str], nodes: list[cst.CSTNode]) -> None:
+        added = names - self.shadowed
+        self.shadowed |= added
+        try:
+            for n in nodes:
+                if isinstance(n, cst.BaseExpression):
+                    self.eval(n)
+        finally:
+            self.shadowed -= added
+
+    def _eval_BinaryOperation(self, node: cst.BinaryOperation) -> Value:
+        left = self.eval(node.left)
+        right = self.eval(node.right)
+        if isinstance(node.operator, cst.Divide):
+            dim = self._normaliser_dim(node.left, node.right)
+            if dim is not None:
+                ndim = left.ndim if isinstance(left, Tensor) else None
+                return Tensor(Kind.PROBS, "normalised", dim=dim[0], ndim=ndim,
+                              origin=Origin("a tensor normalised by its sum", node, self.unit))
+        del right
+        return UNKNOWN
+
+    def _normaliser_dim(self, left: cst.BaseExpression, right: cst.BaseExpression) -> tuple[int | None] | None:
+        """For ``E / E.sum(d, keepdim=True)`` (or ``torch.sum(E, d, keepdim=True)``): (d,)."""
+        if not isinstance(right, cst.Call):
+            return None
+        qual = self.callee_name(right)
+        if isinstance(right.func, cst.Attribute) and right.func.attr.value == "sum" and qual != "torch.sum":
+            summed = right.func.value
+            bound = syntax.bind_args(right, torchapi.SIGNATURES["torch.Tensor.sum"])
+        elif qual == "torch.sum" and right.args:
+            summed = right.args[0].value
+            bound = syntax.bind_args(right, torchapi.SIGNATURES["torch.sum"])
+        else:
+            return None
+        if not syntax.is_true(bound.get("keepdim")) or bound.get("dim") is None or "dtype" in bound:
+            return None
+        if self.code(syntax.unparenthesized(summed)) != self.code(syntax.unparenthesized(left)):
+            return None
+        return (syntax.int_literal(bound.get("dim")),)
+
+    def code(self, node: cst.CSTNode) -> str:
+        if self.unit is None:
+            return cst.Module(body=[]).code_for_node(node)
+        return self.unit.code(node)
+
+    # --- calls -------------------------------------------------------------------------------------
+    def callee_name(self, call: cst.Call) -> str | None:
+        """The canonical qualified name of a call's callee when it is an imported name."""
+        value = self.values.get(call.func)
+        if value is None:
+            value = self.eval(call.func)
+        return value.qualname if isinstance(value, Ref) else None
+
+    def _eval_Call(self, node: cst.Call) -> Value:
+        func = node.func
+        receiver: Value | None = None
+        if isinstance(func, cst.Attribute):
+            receiver = self.eval(func.value)
+            callee = self._attribute_of(func, receiver)
+            self.values[func] = callee
+        else:
+            callee = self.eval(func)
+        for arg in node.args:
+            self.eval(arg.value)
+        if isinstance(func, cst.Attribute) and callee is UNKNOWN:
+            return self.method(receiver, func.value, func.attr.value, node)  # type: ignore[arg-type]
+        return self.call(callee, node)
+
+    def call(self, callee: Value, node: cst.Call) -> Value:
+        if isinstance(callee, Ref):
+            return self.call_torch(torchapi.canonical(callee.qualname), node)
+        if isinstance(callee, Layer):
+            if not node.args:
+                return UNKNOWN
+            return self.produce(node, callee.op, "layer", node.args[0].value, dim_value=callee.dim, layer=callee)
+        if isinstance(callee, Sequential):
+            last = callee.last
+            if isinstance(last, Layer) and node.args:
+                return self.produce(node, last.op, "sequential", node.args[0].value, dim_value=last.dim, layer=last)
+            return self.call(last, node) if not isinstance(last, Sequential) else UNKNOWN
+        if isinstance(callee, ClassValue) and hasattr(callee.cls, "call_value"):
+            return Instance(callee.cls)
+        if isinstance(callee, (Instance, SelfValue)) and hasattr(callee.cls, "call_value"):
+            returns, method = callee.cls.call_value()
+            return from_call(returns, callee.cls.name)
+        if isinstance(callee, FunctionValue) and hasattr(callee.fn, "summary"):
+            return from_call(callee.fn.summary().returns, None)
+        return UNKNOWN
+
+    def method(self, receiver: Value, receiver_node: cst.BaseExpression, name: str, node: cst.Call) -> Value:
+        """``receiver.name(...)`` where the receiver is not a module (a tensor, a layer, a model)."""
+        if torchapi.is_inplace_method(name) and not self.flow_insensitive:
+            target = syntax.dotted_name(receiver_node)
+            if target is not None and target.count(".") <= 1:
+                self.kill(target)
+            return UNKNOWN
+        if isinstance(receiver, (LossObject, Layer, Sequential, Instance)) and name in _MODULE_METHODS:
+            return receiver
+        if isinstance(receiver, (Instance, SelfValue)) and name == "forward":
+            return self.call(receiver, node)
+        if isinstance(receiver, Sequential) and name == "forward":
+            return self.call(receiver, node)
+        qual = "torch.Tensor." + name
+        if name in ("softmax", "log_softmax", "sigmoid"):
+            return self.produce(node, name, "method", receiver_node, signature=qual)
+        if name == "log":
+            return self.log_of(receiver, node)
+        if name == "exp":
+            return self.exp_of(receiver, node)
+        if isinstance(receiver, Param) and (name in torchapi.KIND_PRESERVING_SAME_AXES or name in torchapi.KIND_PRESERVING_RESHAPE):
+            return receiver
+        if name in ("view", "reshape"):
+            ndim = self._rank_from_sizes(node)
+            if isinstance(receiver, Tensor):
+                return replace(receiver.through("steps", keep_dim=False, keep_producer=False), ndim=ndim,
+                               ndim_evidence=f".{name}(...)" if ndim else "")
+            return Tensor(Kind.TENSOR, ndim=ndim, ndim_evidence=f".{name}(...)") if ndim else UNKNOWN
+        if isinstance(receiver, Tensor):
+            if name in torchapi.KIND_PRESERVING_SAME_AXES:
+                return receiver.through("steps", keep_producer=False)
+            if name in torchapi.KIND_PRESERVING_RESHAPE:
+                return replace(receiver.through("steps", keep_dim=False, keep_producer=False), ndim=None)
+        return UNKNOWN
+
+    def _rank_from_sizes(self, node: cst.Call) -> int | None:
+        args = [a for a in node.args if a.keyword is None]
+        if any(a.star for a in node.args) or not args:
+            return None
+        if len(args) == 1 and isinstance(args[0].value, (cst.Tuple, cst.List)):
+            elements = args[0].value.elements
+            return None if any(isinstance(e, cst.StarredElement) for e in elements) else len(elements)
+        if len(args) == 1:
+            return None  # x.view(shape) or x.view(dtype)
+        return len(args)
+
+    def call_torch(self, qual: str, node: cst.Call) -> Value:
+        if qual in torchapi.PRODUCERS:
+            op, form = torchapi.PRODUCERS[qual]
+            if not node.args or node.args[0].keyword is not None and node.args[0].keyword.value != "input":
+                bound = syntax.bind_args(node, torchapi.SIGNATURES.get(qual, ("input",)))
+                operand = bound.get("input")
+                if operand is None:
+                    return UNKNOWN
+            else:
+                operand = node.args[0].value
+            return self.produce(node, op, form, operand, signature=qual)
+        if qual in ("torch.log", "torch.special.log"):
+            return self.log_of(self._first_value(node), node)
+        if qual in ("torch.exp", "torch.special.exp"):
+            return self.exp_of(self._first_value(node), node)
+        if qual in torchapi.LAYERS:
+            bound = syntax.bind_args(node, torchapi.SIGNATURES[qual])
+            dim_node = bound.get("dim")
+            return Layer(torchapi.LAYERS[qual], syntax.int_literal(dim_node), dim_node is not None,
+                         Origin(f"`{self.code(node.func)}(...)` output", node, self.unit), node, self.unit)
+        if qual in torchapi.LOSS_BY_MODULE:
+            bound = syntax.bind_args(node, torchapi.SIGNATURES[qual])
+            args = tuple((name, self.code(arg.value)) for name, arg in bound.args.items())
+            if not bound.complete:
+                args += (("*", "*"),)  # arguments we could not read: block fixes that copy them
+            return LossObject(torchapi.LOSS_BY_MODULE[qual], node, self.unit, args)
+        if qual == torchapi.SEQUENTIAL:
+            if any(arg.star or arg.keyword is not None for arg in node.args):
+                return Sequential(None, Origin("nn.Sequential(...)", node, self.unit))
+            elements = tuple(self.values.get(arg.value, UNKNOWN) for arg in node.args)
+            if len(elements) == 1 and not isinstance(elements[0], (Layer, Sequential, Instance)):
+                return Sequential(None, Origin("nn.Sequential(...)", node, self.unit))
+            return Sequential(elements, Origin("nn.Sequential(...)", node, self.unit))
+        if qual in torchapi.LITERAL_TENSORS:
+            from logitlint.analysis.tables import literal_tensor
+
+            return literal_tensor(node, self)
+        if qual in torchapi.SIZED_CONSTRUCTORS:
+            ndim = self._rank_from_sizes(node)
+            return Tensor(Kind.TENSOR, ndim=ndim, ndim_evidence=f"{self.code(node.func)}(...)") if ndim else UNKNOWN
+        if qual in ("torch.clone", "torch.squeeze", "torch.unsqueeze", "torch.flatten", "torch.reshape",
+                    "torch.gather", "torch.transpose", "torch.permute"):
+            value = self._first_value(node)
+            if isinstance(value, Tensor):
+                return replace(value.through("steps", keep_dim=qual == "torch.clone", keep_producer=False),
+                               ndim=value.ndim if qual == "torch.clone" else None)
+            if isinstance(value, Param):
+                return value
+        return UNKNOWN
+
+    def _first_value(self, node: cst.Call) -> Value:
+        if node.args and node.args[0].keyword is None and not node.args[0].star:
+            return self.values.get(node.args[0].value, UNKNOWN)
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value == "input":
+                return self.values.get(arg.value, UNKNOWN)
+        return UNKNOWN
+
+    def log_of(self, value: Value, node: cst.Call) -> Value:
+        if isinstance(value, Tensor) and value.kind is Kind.PROBS:
+            return replace(value, kind=Kind.LOG_PROBS, source="log", producer=None, via="direct",
+                           origin=Origin("the log of " + (value.origin.description if value.origin else "probabilities"),
+                                         node, self.unit))
+        return UNKNOWN
+
+    def exp_of(self, value: Value, node: cst.Call) -> Value:
+        if isinstance(value, Tensor) and value.kind is Kind.LOG_PROBS:
+            return replace(value, kind=Kind.PROBS, source="exp", producer=None, via="direct",
+                           origin=Origin("exp of log-probabilities", node, self.unit))
+        return UNKNOWN
+
+    def produce(
+        self,
+        node: cst.Call,
+        op: str,
+        form: str,
+        operand: cst.BaseExpression,
+        *,
+        signature: str | None = None,
+        dim_value: int | None = None,
+        layer: Layer | None = None,
+    ) -> Value:
+        """The value of a softmax/sigmoid-family call, with what a fix needs to undo it."""
+        kind = Kind.LOG_PROBS if op in _LOG_OPS else Kind.PROBS
+        operand_value = self.values.get(operand, UNKNOWN)
+        ndim = operand_value.ndim if isinstance(operand_value, Tensor) else None
+        evidence = operand_value.ndim_evidence if isinstance(operand_value, Tensor) else ""
+        if layer is not None:
+            producer = Producer(node, self.unit, op, form, operand, None, None, False, node.func,  # type: ignore[arg-type]
+                                *self._call_state(node))
+            origin = layer.origin or Origin(op, node, self.unit)
+            dim = layer.dim if op in _SOFTMAX_OPS else None
+            return Tensor(kind, op, dim=dim, ndim=ndim, ndim_evidence=evidence, origin=origin, producer=producer)
+        params = torchapi.SIGNATURES.get(signature or "", ("input", "dim"))
+        bound = syntax.bind_args(node, params)
+        dim_node = bound.get("dim")
+        extra = (not bound.complete) or "_stacklevel" in bound or "out" in bound
+        producer = Producer(node, self.unit, op, form, operand, dim_node, bound.get("dtype"), extra,  # type: ignore[arg-type]
+                            node.func, *self._call_state(node))
+        dim = syntax.int_literal(dim_node) if op in _SOFTMAX_OPS else None
+        origin = Origin(f"`{self.code(node.func)}(...)` output", node, self.unit)
+        return Tensor(kind, op, dim=dim, ndim=ndim, ndim_evidence=evidence, origin=origin, producer=producer)
+
+    def _call_state(self, node: cst.Call) -> tuple[tuple[tuple[str, int], ...], bool]:
+        """Stamps of every name a producer call reads, if it could be re-evaluated elsewhere."""
+        parts: list[cst.BaseExpression] = [a.value for a in node.args]
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            parts.append(func.value)
+        elif isinstance(func, cst.Call):  # nn.Softmax(dim=1)(x)
+            parts.extend(a.value for a in func.args)
+        if not all(syntax.is_pure(p) or isinstance(p, cst.SimpleString) for p in parts):
+            return (), False
+        names = {n for p in parts for n in syntax.read_names(p)}
+        return tuple((name, self.stamp_of(name) or 0) for name in sorted(names)), True
+
+    def still_valid(self, producer: Producer) -> bool:
+        """Do the names a producer's operand reads still hold what they held then?"""
+        if not producer.reusable:
+            return False
+        return all((self.stamp_of(name) or 0) == stamp for name, stamp in producer.stamps)
+
+
+def from_call(value: Value, model: str | None) -> Value:
+    """A function's or model's return value, as seen by its caller."""
+    if isinstance(value, Tensor):
+        return replace(value, via="call", producer=None, model=model or value.model)
+    if isinstance(value, TupleValue):
+        return TupleValue(tuple(from_call(v, model) for v in value.items))
+    if isinstance(value, Param):
+        return UNKNOWN
+    return value

@@ -1,0 +1,266 @@
+"""Statement-level flow: which definition of each name reaches each use.
+
+A straight-line walk keeps one environment; ``if``/``match``/``try`` branches are walked on copies
+and merged (disagreeing facts become UNKNOWN); a loop body starts with every name it assigns
+forgotten, so a fact from before the loop never leaks past a reassignment inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import libcst as cst
+
+from logitlint.analysis import syntax
+from logitlint.analysis.evaluate import Env, Evaluator
+from logitlint.analysis.values import UNKNOWN, ClassValue, FunctionValue, TupleValue, Value, merge
+
+_TERMINAL = (cst.Return, cst.Raise, cst.Continue, cst.Break)
+
+
+class Walker:
+    def __init__(
+        self,
+        evaluator: Evaluator,
+        *,
+        on_return: Callable[[Value, cst.Return], None] | None = None,
+        on_nested: Callable[[cst.FunctionDef | cst.ClassDef], None] | None = None,
+    ):
+        self.ev = evaluator
+        self.on_return = on_return
+        self.on_nested = on_nested
+        self.has_yield = False
+
+    # --- blocks ----------------------------------------------------------------------------------
+    def run(self, body: Sequence[cst.BaseStatement]) -> bool:
+        """Walk a block; True if it always ends in return/raise/break/continue."""
+        for stmt in body:
+            if self.statement(stmt):
+                return True
+        return False
+
+    def _branch(self, body: Sequence[cst.BaseStatement], env: Env) -> tuple[Env, bool]:
+        self.ev.env = dict(env)
+        terminated = self.run(body)
+        return self.ev.env, terminated
+
+    def _join(self, branches: list[tuple[Env, bool]]) -> bool:
+        live = [env for env, terminated in branches if not terminated]
+        if not live:
+            self.ev.env = dict(branches[0][0]) if branches else self.ev.env
+            return True
+        result = live[0]
+        for env in live[1:]:
+            result = self._merge(result, env)
+        self.ev.env = result
+        return False
+
+    def _merge(self, a: Env, b: Env) -> Env:
+        merged = dict(a)
+        for name, entry in b.items():
+            mine = merged.get(name)
+            if mine is None:
+                merged[name] = entry
+            elif mine is not entry and mine[1] != entry[1]:
+                merged[name] = (merge(mine[0], entry[0]), self.ev.stamp())
+        return merged
+
+    def _forget(self, env: Env, body: Sequence[cst.BaseStatement], extra: set[str] = frozenset()) -> Env:  # type: ignore[assignment]
+        names = set(extra) | assigned_names(body)
+        env = dict(env)
+        for name in names:
+            env[name] = (UNKNOWN, self.ev.stamp())
+        return env
+
+    # --- statements ------------------------------------------------------------------------------
+    def statement(self, stmt: cst.BaseStatement) -> bool:
+        ev = self.ev
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                self.small(small)
+            return isinstance(stmt.body[-1], _TERMINAL) if stmt.body else False
+        if isinstance(stmt, cst.If):
+            ev.eval(stmt.test)
+            env = ev.env
+            branches = [self._branch(stmt.body.body, env)]
+            if stmt.orelse is None:
+                branches.append((env, False))
+            elif isinstance(stmt.orelse, cst.If):
+                ev.env = dict(env)
+                done = self.statement(stmt.orelse)
+                branches.append((ev.env, done))
+            else:
+                branches.append(self._branch(stmt.orelse.body.body, env))
+            return self._join(branches)
+        if isinstance(stmt, (cst.For, cst.While)):
+            if isinstance(stmt, cst.For):
+                ev.eval(stmt.iter)
+                targets = set(syntax.target_names(stmt.target))
+            else:
+                targets = set()
+            entry = self._forget(ev.env, stmt.body.body, targets)
+            if isinstance(stmt, cst.While):
+                ev.env = entry
+                ev.eval(stmt.test)
+            body_env, _ = self._branch(stmt.body.body, entry)
+            self._join([(entry, False), (body_env, False)])
+            if stmt.orelse is not None:
+                self.run(stmt.orelse.body.body)
+            return False
+        if isinstance(stmt, (cst.Try, cst.TryStar)):
+            env = ev.env
+            body_env, body_done = self._branch(stmt.body.body, env)
+            branches = []
+            if stmt.orelse is not None and not body_done:
+                branches.append(self._branch(stmt.orelse.body.body, body_env))
+            else:
+                branches.append((body_env, body_done))
+            handler_entry = self._forget(env, stmt.body.body)
+            for handler in stmt.handlers:
+                if handler.type is not None:
+                    ev.env = handler_entry
+                    ev.eval(handler.type)
+                names = set()
+                if handler.name is not None:
+                    names = set(syntax.target_names(handler.name.name))
+                branches.append(self._branch(handler.body.body, self._forget(handler_entry, (), names)))
+            done = self._join(branches)
+            if stmt.finalbody is not None:
+                done = self.run(stmt.finalbody.body.body) or done
+            return done
+        if isinstance(stmt, cst.With):
+            for item in stmt.items:
+                ev.eval(item.item)
+                if item.asname is not None:
+                    for name in syntax.target_names(item.asname.name):
+                        ev.bind(name, UNKNOWN)
+            return self.run(stmt.body.body)
+        if isinstance(stmt, cst.Match):
+            ev.eval(stmt.subject)
+            env = ev.env
+            branches = [(env, False)]
+            for case in stmt.cases:
+                captured = {n.value for n in _pattern_names(case.pattern)}
+                branches.append(self._branch(case.body.body, self._forget(env, (), captured)))
+            return self._join(branches)
+        if isinstance(stmt, cst.FunctionDef):
+            # Decorators and defaults are evaluated by the function's own walk (engine).
+            info = ev.ctx.function_info(stmt, ev.unit, parent=ev.scope)  # type: ignore[arg-type]
+            ev.bind(stmt.name.value, FunctionValue(info))
+            if self.on_nested is not None:
+                self.on_nested(stmt)
+            return False
+        if isinstance(stmt, cst.ClassDef):
+            ev.bind(stmt.name.value, ClassValue(ev.ctx.class_info_for_node(stmt, ev.unit)))  # type: ignore[arg-type]
+            if self.on_nested is not None:
+                self.on_nested(stmt)
+            return False
+        return False
+
+    def small(self, small: cst.BaseSmallStatement) -> None:
+        ev = self.ev
+        if isinstance(small, cst.Expr):
+            if isinstance(small.value, cst.Yield):
+                self.has_yield = True
+            ev.eval(small.value)
+        elif isinstance(small, cst.Assign):
+            value = ev.eval(small.value)
+            for target in small.targets:
+                self.bind_target(target.target, value)
+        elif isinstance(small, cst.AnnAssign):
+            if small.value is not None:
+                self.bind_target(small.target, ev.eval(small.value))
+        elif isinstance(small, cst.AugAssign):
+            ev.eval(small.value)
+            for name in syntax.target_names(small.target):
+                ev.kill(name)
+            if isinstance(small.target, cst.Subscript):
+                self.bind_target(small.target, UNKNOWN)
+        elif isinstance(small, cst.Return):
+            value = ev.eval(small.value) if small.value is not None else UNKNOWN
+            if self.on_return is not None:
+                self.on_return(value, small)
+        elif isinstance(small, cst.Del):
+            for name in syntax.target_names(small.target):
+                ev.kill(name)
+        elif isinstance(small, (cst.Import, cst.ImportFrom)):
+            for local, qualname in ev.ctx.cst_import_bindings(small):
+                ev.bind(local, ev.ctx.import_value(qualname))
+        elif isinstance(small, (cst.Raise, cst.Assert)):
+            ev._eval_children(small)
+
+    def bind_target(self, target: cst.BaseExpression, value: Value) -> None:
+        ev = self.ev
+        if isinstance(target, cst.Name):
+            ev.bind(target.value, value)
+        elif isinstance(target, cst.Attribute):
+            dotted = syntax.dotted_name(target)
+            if dotted is not None and dotted.count(".") == 1:
+                ev.bind(dotted, value)
+            else:
+                ev.eval(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            elements = target.elements
+            items = value.items if isinstance(value, TupleValue) else None
+            starred = any(isinstance(e, cst.StarredElement) for e in elements)
+            for i, element in enumerate(elements):
+                item = items[i] if items is not None and not starred and len(items) == len(elements) else UNKNOWN
+                self.bind_target(element.value, item)
+        elif isinstance(target, cst.Subscript):
+            ev.eval(target.value)
+            for element in target.slice:
+                ev._eval_children(element)
+            base = syntax.dotted_name(target.value)
+            if base is not None and base.count(".") <= 1:
+                ev.kill(base)  # p[mask] = 0: masking ends the fact
+        elif isinstance(target, cst.StarredElement):
+            self.bind_target(target.value, UNKNOWN)
+
+
+def assigned_names(body: Sequence[cst.BaseStatement]) -> set[str]:
+    """Names and ``a.b`` attributes a block (re)binds or mutates, for loops and handlers."""
+    names: set[str] = set()
+    for stmt in syntax.walk_statements(body):
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            names.add(stmt.name.value)
+        elif isinstance(stmt, cst.For):
+            names.update(syntax.target_names(stmt.target))
+        elif isinstance(stmt, cst.With):
+            for item in stmt.items:
+                if item.asname is not None:
+                    names.update(syntax.target_names(item.asname.name))
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign):
+                    for target in small.targets:
+                        names.update(_mutated(target.target))
+                elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                    names.update(_mutated(small.target))
+                elif isinstance(small, cst.Del):
+                    names.update(_mutated(small.target))
+                elif isinstance(small, (cst.Import, cst.ImportFrom)):
+                    names.update(syntax.import_bound_names(small))
+                elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+                    func = small.value.func
+                    if isinstance(func, cst.Attribute) and func.attr.value.endswith("_"):
+                        base = syntax.dotted_name(func.value)
+                        if base is not None:
+                            names.add(base)
+        names.update(syntax.walrus_names(stmt))
+    return names
+
+
+def _mutated(target: cst.BaseExpression) -> set[str]:
+    if isinstance(target, cst.Subscript):
+        base = syntax.dotted_name(target.value)
+        return {base} if base is not None else set()
+    return set(syntax.target_names(target))
+
+
+def _pattern_names(pattern: cst.CSTNode):
+    stack = [pattern]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.MatchAs, cst.MatchStar)) and node.name is not None:
+            yield node.name
+        stack.extend(syntax.children(node))

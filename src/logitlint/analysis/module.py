@@ -1,0 +1,637 @@
+"""Per-file analysis state: name resolution, functions, classes and their summaries.
+
+Everything here is computed on demand and memoised, so that asking about ``self.crit`` parses only
+the members of the class that mention ``crit`` (see ``logitlint.outline``).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from logitlint.analysis import syntax, torchapi
+from logitlint.analysis.values import (
+    UNKNOWN, ClassValue, FunctionValue, Instance, LossObject, Origin, Param, Ref, Tensor, TupleValue,
+    Value, merge_all,
+)
+from logitlint.outline import Item, Outline, ParsedUnit
+
+if TYPE_CHECKING:
+    from logitlint.analysis.project import ProjectView
+
+
+@dataclass(frozen=True)
+class Sink:
+    """A parameter of a function that reaches a loss's input (``def f(out, y): return ce(out, y)``)."""
+
+    loss: str  # LossSpec.key
+    origin: Origin  # the loss call
+    arg_names: frozenset[str] = frozenset()  # keyword arguments the loss call was given
+    module_form: bool = False
+
+    def portable(self, path: str) -> Sink:
+        return Sink(self.loss, self.origin.resolve(path), self.arg_names, self.module_form)
+
+
+@dataclass
+class Summary:
+    returns: Value = UNKNOWN
+    sinks: dict[int, tuple[Sink, ...]] = field(default_factory=dict)
+    param_names: tuple[str, ...] = ()
+
+    def sink_for(self, index: int) -> tuple[Sink, ...]:
+        return self.sinks.get(index, ())
+
+    def trivial(self) -> bool:
+        return self.returns is UNKNOWN and not self.sinks
+
+
+class _Guard:
+    """Cycle guard: a fact asked for while it is being computed is UNKNOWN."""
+
+    def __init__(self) -> None:
+        self.active: set[object] = set()
+
+
+class ModuleContext:
+    def __init__(
+        self,
+        outline: Outline,
+        path: str,
+        *,
+        module_name: str | None = None,
+        is_package: bool = False,
+        project: ProjectView | None = None,
+    ):
+        self.outline = outline
+        self.path = path
+        self.module_name = module_name
+        self.is_package = is_package
+        self.project = project
+        self._globals: dict[str, Value] = {}
+        self._guard = _Guard()
+        self._functions: dict[int, FunctionInfo] = {}
+        self._classes: dict[int, ClassInfo] = {}
+
+    # --- imports -------------------------------------------------------------------------------
+    @cached_property
+    def import_items(self) -> dict[int, list[tuple[str, str]]]:
+        """Top-level import statements, read with ``ast`` (ten times cheaper than LibCST for them)."""
+        result: dict[int, list[tuple[str, str]]] = {}
+        for index, item in enumerate(self.outline.items):
+            if item.kind != "statement" or "import" not in item.tokens:
+                continue
+            text = getattr(item, "text", None)
+            if text is None or not text.lstrip().startswith(("import ", "from ")):
+                continue
+            try:
+                tree = ast.parse(text)
+            except (SyntaxError, ValueError):
+                continue
+            if len(tree.body) != 1 or not isinstance(tree.body[0], (ast.Import, ast.ImportFrom)):
+                continue
+            result[index] = list(self._ast_import_bindings(tree.body[0]))
+        return result
+
+    def _ast_import_bindings(self, node: ast.Import | ast.ImportFrom) -> Iterator[tuple[str, str]]:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    yield alias.asname, alias.name
+                else:
+                    yield alias.name.split(".")[0], alias.name.split(".")[0]
+        else:
+            base = self.resolve_module(node.module, node.level)
+            for alias in node.names:
+                if alias.name != "*" and base is not None:
+                    yield alias.asname or alias.name, f"{base}.{alias.name}"
+
+    def cst_import_bindings(self, node: cst.Import | cst.ImportFrom) -> Iterator[tuple[str, str]]:
+        if isinstance(node, cst.Import):
+            for alias in node.names:
+                name = syntax.dotted_name(alias.name) or ""
+                if alias.asname is not None:
+                    yield alias.asname.name.value, name  # type: ignore[union-attr]
+                else:
+                    yield name.split(".")[0], name.split(".")[0]
+            return
+        if isinstance(node.names, cst.ImportStar):
+            return
+        module = syntax.dotted_name(node.module) if node.module is not None else None
+        base = self.resolve_module(module, len(node.relative))
+        for alias in node.names:
+            if base is None:
+                continue
+            name = alias.name.value  # type: ignore[union-attr]
+            local = alias.asname.name.value if alias.asname is not None else name  # type: ignore[union-attr]
+            yield local, f"{base}.{name}"
+
+    def resolve_module(self, module: str | None, level: int) -> str | None:
+        if level == 0:
+            return module
+        if self.module_name is None:
+            return None
+        parts = self.module_name.split(".")
+        if not self.is_package:
+            parts = parts[:-1]
+        if level - 1 > len(parts):
+            return None
+        base = parts[: len(parts) - (level - 1)]
+        if module:
+            base.append(module)
+        return ".".join(base) or None
+
+    # --- module-level names --------------------------------------------------------------------
+    def global_value(self, name: str) -> Value:
+        """What a module-level name holds, as seen from inside a function: all its bindings merged."""
+        if name in self._globals:
+            return self._globals[name]
+        key = ("global", name)
+        if key in self._guard.active:
+            return UNKNOWN
+        self._guard.active.add(key)
+        try:
+            value = merge_all(list(self._global_bindings(name)))
+        finally:
+            self._guard.active.discard(key)
+        self._globals[name] = value
+        return value
+
+    def has_global_binding(self, name: str) -> bool:
+        return next(iter(self._global_bindings(name)), None) is not None
+
+    def _global_bindings(self, name: str) -> Iterator[Value]:
+        from logitlint.analysis.evaluate import Evaluator
+
+        imports = self.import_items
+        for index, item in enumerate(self.outline.items):
+            if index in imports:
+                for local, qualname in imports[index]:
+                    if local == name:
+                        yield self.import_value(qualname)
+                continue
+            if item.kind == "function" and item.name == name:
+                yield FunctionValue(self.function_for_item(item))
+                continue
+            if item.kind == "class" and item.name == name:
+                yield ClassValue(self.class_for_item(item))
+                continue
+            if not item.mentions(name):
+                continue
+            if item.kind != "statement":
+                if "global" in item.tokens and self._declares_global(item, name):
+                    yield UNKNOWN
+                continue
+            for stmt, unit in item.statements():
+                yield from self._statement_bindings(stmt, unit, name, Evaluator(self, None, flow_insensitive=True))
+
+    def _statement_bindings(self, stmt: cst.BaseStatement, unit: ParsedUnit, name: str, evaluator) -> Iterator[Value]:
+        for inner in syntax.walk_statements([stmt]):
+            if isinstance(inner, cst.FunctionDef) and inner.name.value == name:
+                yield FunctionValue(self.function_info(inner, unit))
+            elif isinstance(inner, cst.ClassDef) and inner.name.value == name:
+                yield ClassValue(self.class_info_for_node(inner, unit))
+            elif isinstance(inner, cst.SimpleStatementLine):
+                for small in inner.body:
+                    yield from _small_bindings(small, name, evaluator, unit, self)
+            elif isinstance(inner, cst.For) and name in syntax.target_names(inner.target):
+                yield UNKNOWN
+            elif isinstance(inner, cst.With) and any(
+                item.asname is not None and name in syntax.target_names(item.asname.name) for item in inner.items
+            ):
+                yield UNKNOWN
+            elif isinstance(inner, (cst.Try, cst.TryStar)) and any(
+                h.name is not None and isinstance(h.name.name, cst.Name) and h.name.name.value == name
+                for h in inner.handlers
+            ):
+                yield UNKNOWN
+            if name in syntax.walrus_names(inner):
+                yield UNKNOWN
+
+    def _declares_global(self, item: Item, name: str) -> bool:
+        for stmt, _ in item.statements():
+            for node in _all_statements_deep(stmt):
+                if isinstance(node, cst.SimpleStatementLine):
+                    for small in node.body:
+                        if isinstance(small, cst.Global) and any(n.name.value == name for n in small.names):
+                            return True
+        return False
+
+    def import_value(self, qualname: str) -> Value:
+        qualname = torchapi.canonical(qualname)
+        if not torchapi.is_torch(qualname) and self.project is not None:
+            found = self.project.lookup(qualname)
+            if found is not None:
+                return found
+        return Ref(qualname)
+
+    # --- functions and classes ----------------------------------------------------------------
+    def function_for_item(self, item: Item, cls: ClassInfo | None = None) -> FunctionInfo:
+        (node, unit), = item.statements()[:1] or [(None, None)]
+        if not isinstance(node, cst.FunctionDef):
+            raise LookupError("not a function")
+        return self.function_info(node, unit, cls=cls)
+
+    def function_info(self, node: cst.FunctionDef, unit: ParsedUnit, *, cls: ClassInfo | None = None,
+                      parent: FunctionInfo | None = None) -> FunctionInfo:
+        info = self._functions.get(id(node))
+        if info is None:
+            info = FunctionInfo(self, node, unit, cls=cls, parent=parent)
+            self._functions[id(node)] = info
+        return info
+
+    def class_for_item(self, item: Item) -> ClassInfo:
+        info = self._classes.get(id(item))
+        if info is None:
+            info = ClassInfo(self, item=item)
+            self._classes[id(item)] = info
+        return info
+
+    def class_info_for_node(self, node: cst.ClassDef, unit: ParsedUnit) -> ClassInfo:
+        info = self._classes.get(id(node))
+        if info is None:
+            info = ClassInfo(self, node=node, unit=unit)
+            self._classes[id(node)] = info
+        return info
+
+
+def _all_statements_deep(stmt: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    stack = [stmt]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (cst.BaseStatement, cst.BaseSuite)):
+            stack.extend(c for c in syntax.children(node) if isinstance(c, (cst.BaseStatement, cst.BaseSuite)))
+
+
+def _small_bindings(small: cst.BaseSmallStatement, name: str, evaluator, unit: ParsedUnit,
+                    ctx: ModuleContext) -> Iterator[Value]:
+    if isinstance(small, cst.Assign):
+        for target in small.targets:
+            if name in syntax.target_names(target.target):
+                yield _unpack(target.target, name, evaluator.eval(small.value))
+    elif isinstance(small, cst.AnnAssign) and name in syntax.target_names(small.target):
+        yield evaluator.eval(small.value) if small.value is not None else UNKNOWN
+    elif isinstance(small, cst.AugAssign) and name in syntax.target_names(small.target):
+        yield UNKNOWN
+    elif isinstance(small, (cst.Import, cst.ImportFrom)):
+        for local, qualname in ctx.cst_import_bindings(small):
+            if local == name:
+                yield ctx.import_value(qualname)
+
+
+def _unpack(target: cst.BaseExpression, name: str, value: Value) -> Value:
+    """The part of ``value`` that an assignment target binds to ``name``."""
+    if isinstance(target, cst.Name) or isinstance(target, cst.Attribute):
+        return value.portable() if isinstance(value, Param) else value
+    if isinstance(target, (cst.Tuple, cst.List)):
+        elements = target.elements
+        items = value.items if isinstance(value, TupleValue) else None
+        if items is None or len(items) != len(elements) or any(isinstance(e, cst.StarredElement) for e in elements):
+            return UNKNOWN
+        for element, item in zip(elements, items):
+            if name in syntax.target_names(element.value):
+                return _unpack(element.value, name, item)
+    return UNKNOWN
+
+
+unpack = _unpack
+small_bindings = _small_bindings
+
+
+class FunctionInfo:
+    """A function or method: its parameters, local names, and (on demand) its summary."""
+
+    def __init__(self, ctx: ModuleContext, node: cst.FunctionDef, unit: ParsedUnit, *,
+                 cls: ClassInfo | None = None, parent: FunctionInfo | None = None):
+        self.ctx, self.node, self.unit, self.cls, self.parent = ctx, node, unit, cls, parent
+        self.name = node.name.value
+        self._summary: Summary | None = None
+        self._merged: dict[str, Value] = {}
+
+    @property
+    def qualname(self) -> str:
+        owner = f"{self.cls.name}." if self.cls is not None else ""
+        return owner + self.name
+
+    @cached_property
+    def params(self) -> list[cst.Param]:
+        p = self.node.params
+        return [*p.posonly_params, *p.params]
+
+    @cached_property
+    def param_names(self) -> tuple[str, ...]:
+        p = self.node.params
+        names = [x.name.value for x in self.params]
+        names += [x.name.value for x in p.kwonly_params]
+        return tuple(names)
+
+    @property
+    def is_method(self) -> bool:
+        if self.cls is None:
+            return False
+        for dec in self.node.decorators:
+            if syntax.dotted_name(dec.decorator) == "staticmethod":
+                return False
+        return True
+
+    @property
+    def self_name(self) -> str | None:
+        if not self.is_method or not self.params:
+            return None
+        for dec in self.node.decorators:
+            if syntax.dotted_name(dec.decorator) == "classmethod":
+                return None
+        return self.params[0].name.value
+
+    @cached_property
+    def _scope_names(self) -> tuple[set[str], set[str]]:
+        bound, declared = syntax.bound_names(syntax.body_statements(self.node.body))
+        bound.update(self.param_names)
+        p = self.node.params
+        for star in (p.star_arg, p.star_kwarg):
+            if isinstance(star, cst.Param):
+                bound.add(star.name.value)
+        return bound, declared
+
+    @property
+    def locals(self) -> set[str]:
+        return self._scope_names[0]
+
+    def param_value(self, name: str) -> Value:
+        """A parameter's value inside the body: its default if that is a loss object, else Param."""
+        for index, param in enumerate(self.params):
+            if param.name.value == name:
+                if index == 0 and self.self_name == name:
+                    from logitlint.analysis.values import SelfValue
+                    return SelfValue(self.cls)
+                if param.default is not None:
+                    from logitlint.analysis.evaluate import Evaluator
+                    default = Evaluator(self.ctx, self.parent, flow_insensitive=True).eval(param.default)
+                    if isinstance(default, LossObject):
+                        return default
+                offset = 1 if self.self_name is not None else 0
+                return Param(index - offset, name)
+        for param in self.node.params.kwonly_params:
+            if param.name.value == name:
+                if param.default is not None:
+                    from logitlint.analysis.evaluate import Evaluator
+                    default = Evaluator(self.ctx, self.parent, flow_insensitive=True).eval(param.default)
+                    if isinstance(default, LossObject):
+                        return default
+                return Param(-1, name)
+        return UNKNOWN
+
+    def initial_env(self, stamp) -> dict[str, tuple[Value, int]]:
+        return {name: (self.param_value(name), stamp()) for name in self.param_names}
+
+    def merged_local(self, name: str) -> Value:
+        """A local's value as seen from a nested scope or a flow-insensitive question."""
+        if name in self._merged:
+            return self._merged[name]
+        key = ("local", id(self), name)
+        guard = self.ctx._guard
+        if key in guard.active:
+            return UNKNOWN
+        guard.active.add(key)
+        try:
+            from logitlint.analysis.evaluate import Evaluator
+
+            evaluator = Evaluator(self.ctx, self, flow_insensitive=True)
+            values: list[Value] = []
+            if name in self.param_names:
+                value = self.param_value(name)
+                values.append(UNKNOWN if isinstance(value, Param) else value)
+            for stmt in syntax.walk_statements(syntax.body_statements(self.node.body)):
+                if isinstance(stmt, cst.SimpleStatementLine):
+                    for small in stmt.body:
+                        values.extend(_small_bindings(small, name, evaluator, self.unit, self.ctx))
+                elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) and stmt.name.value == name:
+                    values.append(FunctionValue(self.ctx.function_info(stmt, self.unit, parent=self))
+                                  if isinstance(stmt, cst.FunctionDef)
+                                  else ClassValue(self.ctx.class_info_for_node(stmt, self.unit)))
+                elif isinstance(stmt, (cst.For, cst.With, cst.Try, cst.TryStar)):
+                    if isinstance(stmt, cst.For) and name in syntax.target_names(stmt.target):
+                        values.append(UNKNOWN)
+                    elif isinstance(stmt, cst.With) and any(
+                        i.asname is not None and name in syntax.target_names(i.asname.name) for i in stmt.items
+                    ):
+                        values.append(UNKNOWN)
+                    elif isinstance(stmt, (cst.Try, cst.TryStar)) and any(
+                        h.name is not None and isinstance(h.name.name, cst.Name) and h.name.name.value == name
+                        for h in stmt.handlers
+                    ):
+                        values.append(UNKNOWN)
+                if name in syntax.walrus_names(stmt):
+                    values.append(UNKNOWN)
+            value = merge_all(values)
+        finally:
+            guard.active.discard(key)
+        self._merged[name] = value
+        return value
+
+    def summary(self) -> Summary:
+        if self._summary is not None:
+            return self._summary
+        guard = self.ctx._guard
+        key = ("summary", id(self))
+        if key in guard.active:
+            return Summary(param_names=self.param_names)
+        guard.active.add(key)
+        try:
+            from logitlint.analysis.summaries import summarise
+
+            self._summary = summarise(self)
+        finally:
+            guard.active.discard(key)
+        return self._summary
+
+    def call_param_index(self, index: int, keyword: str | None) -> int | None:
+        """Map a call's positional index or keyword to the parameter index used by Param."""
+        offset = 1 if self.self_name is not None else 0
+        names = [p.name.value for p in self.params][offset:]
+        if keyword is not None:
+            return names.index(keyword) if keyword in names else None
+        return index if index < len(names) else None
+
+
+class ClassInfo:
+    """A class: its bases, its attributes (``self.x`` assigned in any method) and what calling an
+    instance returns (``forward``'s summary for an nn.Module)."""
+
+    def __init__(self, ctx: ModuleContext, *, item: Item | None = None, node: cst.ClassDef | None = None,
+                 unit: ParsedUnit | None = None):
+        self.ctx, self.item = ctx, item
+        self._node, self._unit = node, unit
+        self.name = item.name if item is not None else node.name.value  # type: ignore[union-attr]
+        self._attrs: dict[str, Value] = {}
+
+    @property
+    def qualname(self) -> str:
+        prefix = f"{self.ctx.module_name}." if self.ctx.module_name else ""
+        return prefix + self.name
+
+    @cached_property
+    def header(self) -> tuple[cst.ClassDef, ParsedUnit]:
+        if self.item is not None:
+            return self.item.header()  # type: ignore[attr-defined]
+        return self._node, self._unit  # type: ignore[return-value]
+
+    @cached_property
+    def members(self) -> Sequence[Item]:
+        if self.item is not None:
+            return self.item.members  # type: ignore[attr-defined]
+        from logitlint.outline import FullItem
+
+        return [FullItem(stmt, self._unit) for stmt in syntax.body_statements(self._node.body)]  # type: ignore[union-attr]
+
+    @cached_property
+    def bases(self) -> list[Value]:
+        from logitlint.analysis.evaluate import Evaluator
+
+        node, _ = self.header
+        evaluator = Evaluator(self.ctx, None, flow_insensitive=True)
+        return [evaluator.eval(base.value) for base in node.bases]
+
+    @cached_property
+    def base_classes(self) -> list[ClassInfo]:
+        return [b.cls for b in self.bases if isinstance(b, ClassValue) and isinstance(b.cls, ClassInfo)]
+
+    def is_torch_module(self, _seen: frozenset = frozenset()) -> bool:
+        if id(self) in _seen:
+            return False
+        for base in self.bases:
+            if isinstance(base, Ref) and (base.qualname in torchapi.MODULE_BASES or base.qualname.startswith("torch.nn.")):
+                return True
+            if isinstance(base, ClassValue) and hasattr(base.cls, "is_torch_module"):
+                if base.cls.is_torch_module(_seen | {id(self)}):
+                    return True
+        return False
+
+    def methods(self, name: str) -> list[FunctionInfo]:
+        found = []
+        for member in self.members:
+            if member.kind == "function" and member.name == name:
+                found.append(self.ctx.function_for_item(member, cls=self))
+        return found
+
+    def find_method(self, name: str, _seen: frozenset = frozenset()) -> FunctionInfo | None:
+        if id(self) in _seen:
+            return None
+        methods = self.methods(name)
+        if methods:
+            return methods[-1]
+        for base in self.base_classes:
+            found = base.find_method(name, _seen | {id(self)})
+            if found is not None:
+                return found
+        return None
+
+    def attr_value(self, attr: str) -> Value:
+        """``self.attr`` as seen from any method: every assignment in the class (and bases) merged."""
+        if attr in self._attrs:
+            return self._attrs[attr]
+        guard = self.ctx._guard
+        key = ("attr", id(self), attr)
+        if key in guard.active:
+            return UNKNOWN
+        guard.active.add(key)
+        try:
+            values = list(self._attr_bindings(attr))
+            for base in self.base_classes:
+                base_value = base.attr_value(attr)
+                if base_value is not UNKNOWN or base._has_binding(attr):
+                    values.append(base_value)
+            if not values:
+                method = self.find_method(attr)
+                value: Value = FunctionValue(method, bound=True) if method is not None else UNKNOWN
+            else:
+                value = merge_all(values)
+        finally:
+            guard.active.discard(key)
+        self._attrs[attr] = value
+        return value
+
+    def _has_binding(self, attr: str) -> bool:
+        return any(True for _ in self._attr_bindings(attr))
+
+    def _attr_bindings(self, attr: str) -> Iterator[Value]:
+        from logitlint.analysis.evaluate import Evaluator
+
+        for member in self.members:
+            if not member.mentions(attr):
+                continue
+            if member.kind == "statement":
+                evaluator = Evaluator(self.ctx, None, flow_insensitive=True)
+                for stmt, unit in member.statements():
+                    for inner in syntax.walk_statements([stmt]):
+                        if isinstance(inner, cst.SimpleStatementLine):
+                            for small in inner.body:
+                                yield from _small_bindings(small, attr, evaluator, unit, self.ctx)
+                continue
+            if member.kind != "function":
+                continue
+            fn = self.ctx.function_for_item(member, cls=self)
+            self_name = fn.self_name
+            if self_name is None:
+                continue
+            yield from fn.attribute_bindings(self_name, attr)
+
+    def call_value(self) -> tuple[Value, FunctionInfo | None]:
+        """What calling an instance returns, and the method that decides it."""
+        call = self.find_method("__call__")
+        if call is None:
+            call = self.find_method("forward")
+        if call is None:
+            return UNKNOWN, None
+        return call.summary().returns, call
+
+
+def _attribute_bindings(self: FunctionInfo, self_name: str, attr: str) -> Iterator[Value]:
+    """Values this method assigns to ``self.attr`` (also via ``self.add_module("attr", m)``)."""
+    from logitlint.analysis.evaluate import Evaluator
+
+    key = f"{self_name}.{attr}"
+    evaluator = Evaluator(self.ctx, self, flow_insensitive=True)
+    for stmt in syntax.walk_statements(syntax.body_statements(self.node.body)):
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.Assign):
+                for target in small.targets:
+                    if key in syntax.target_names(target.target):
+                        value = _unpack(target.target, key, evaluator.eval(small.value))
+                        yield UNKNOWN if isinstance(value, Param) else value
+            elif isinstance(small, (cst.AnnAssign, cst.AugAssign)) and key in syntax.target_names(small.target):
+                if isinstance(small, cst.AnnAssign) and small.value is not None:
+                    yield evaluator.eval(small.value)
+                else:
+                    yield UNKNOWN
+            elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+                call = small.value
+                callee = syntax.dotted_name(call.func)
+                if callee == f"{self_name}.add_module" and len(call.args) >= 2:
+                    if syntax.string_literal(call.args[0].value) == attr:
+                        yield evaluator.eval(call.args[1].value)
+                elif callee == "setattr" and len(call.args) >= 3 and syntax.dotted_name(call.args[0].value) == self_name:
+                    if syntax.string_literal(call.args[1].value) in (attr, None):
+                        yield UNKNOWN
+
+
+FunctionInfo.attribute_bindings = _attribute_bindings  # type: ignore[attr-defined]
+
+
+def model_name(cls: ClassInfo) -> str:
+    return cls.name
+
+
+def is_instance_of_model(value: Value) -> bool:
+    return isinstance(value, Instance)
+
+
+__all__ = ["ModuleContext", "FunctionInfo", "ClassInfo", "Summary", "Sink", "Tensor"]

@@ -1,0 +1,304 @@
+"""Small, pure helpers over LibCST syntax: literals, argument binding, binding targets."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+
+import libcst as cst
+
+
+def int_literal(node: cst.BaseExpression | None) -> int | None:
+    """``1``, ``-1``, ``(1)`` as ints; anything else None."""
+    if isinstance(node, cst.Integer):
+        try:
+            return int(node.value, 0)
+        except ValueError:
+            return None
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        inner = int_literal(node.expression)
+        return None if inner is None else -inner
+    return None
+
+
+def number_literal(node: cst.BaseExpression) -> float | None:
+    if isinstance(node, (cst.Integer, cst.Float)):
+        try:
+            return float(node.evaluated_value)
+        except (ValueError, OverflowError):
+            return None
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+        inner = number_literal(node.expression)
+        if inner is None:
+            return None
+        return -inner if isinstance(node.operator, cst.Minus) else inner
+    return None
+
+
+def is_true(node: cst.BaseExpression | None) -> bool:
+    return isinstance(node, cst.Name) and node.value == "True"
+
+
+def string_literal(node: cst.BaseExpression | None) -> str | None:
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+@dataclasses.dataclass
+class BoundArgs:
+    """Call arguments matched to a known signature."""
+
+    args: dict[str, cst.Arg]
+    complete: bool  # no *args / **kwargs and nothing left over
+
+    def get(self, name: str) -> cst.BaseExpression | None:
+        arg = self.args.get(name)
+        return arg.value if arg is not None else None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.args
+
+
+def bind_args(call: cst.Call, params: Sequence[str], *, skip: int = 0) -> BoundArgs:
+    """Match ``call``'s arguments to ``params`` (``"*"`` marks the start of keyword-only ones)."""
+    positional = [p for p in params[skip:]]
+    if "*" in positional:
+        positional = positional[: positional.index("*")]
+    names = {p for p in params if p != "*"}
+    bound: dict[str, cst.Arg] = {}
+    complete = True
+    index = 0
+    for arg in call.args:
+        if arg.star:
+            complete = False
+            continue
+        if arg.keyword is None:
+            if index < len(positional):
+                bound[positional[index]] = arg
+            else:
+                complete = False
+            index += 1
+        elif arg.keyword.value in names:
+            bound[arg.keyword.value] = arg
+        else:
+            complete = False
+    return BoundArgs(bound, complete)
+
+
+def dotted_name(node: cst.BaseExpression) -> str | None:
+    """``torch.nn.functional`` for the expression spelling it; None for anything else."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def target_names(target: cst.BaseExpression) -> Iterator[str]:
+    """Names bound by an assignment target (``a``, ``a, (b, *c)``); attributes as ``self.x``."""
+    if isinstance(target, cst.Name):
+        yield target.value
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from target_names(element.value)
+    elif isinstance(target, cst.StarredElement):
+        yield from target_names(target.value)
+    elif isinstance(target, cst.Attribute):
+        name = dotted_name(target)
+        if name is not None and name.count(".") == 1:
+            yield name
+
+
+def is_pure(node: cst.BaseExpression) -> bool:
+    """Side-effect free and cheap to evaluate twice: names, attributes, constant subscripts."""
+    if isinstance(node, (cst.Name, cst.Integer, cst.Float)):
+        return True
+    if isinstance(node, cst.Attribute):
+        return is_pure(node.value)
+    if isinstance(node, cst.Subscript):
+        return is_pure(node.value) and all(_pure_slice(e.slice) for e in node.slice)
+    if isinstance(node, cst.UnaryOperation):
+        return is_pure(node.expression)
+    if isinstance(node, cst.BinaryOperation):
+        return is_pure(node.left) and is_pure(node.right)
+    return False
+
+
+def _pure_slice(slice_: cst.BaseSlice) -> bool:
+    if isinstance(slice_, cst.Index):
+        return is_pure(slice_.value) or isinstance(slice_.value, cst.Ellipsis)
+    if isinstance(slice_, cst.Slice):
+        return all(part is None or is_pure(part) for part in (slice_.lower, slice_.upper, slice_.step))
+    return False
+
+
+def read_names(node: cst.CSTNode) -> Iterator[str]:
+    """Names (and ``a.b`` attribute reads) an expression reads."""
+    if isinstance(node, cst.Name):
+        yield node.value
+        return
+    if isinstance(node, cst.Attribute):
+        name = dotted_name(node)
+        if name is not None and name.count(".") == 1:
+            yield name
+    for child in children(node):
+        yield from read_names(child)
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Child nodes, cheaper than ``node.children`` (which runs a visitor)."""
+    cls = type(node)
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = tuple(
+            f.name for f in dataclasses.fields(cls)
+            if not f.name.startswith(("whitespace", "lpar", "rpar", "comma", "semicolon", "leading_lines"))
+        )
+        _FIELDS[cls] = fields
+    for name in fields:
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            yield value
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                if isinstance(item, cst.CSTNode):
+                    yield item
+
+
+def unparenthesized(node: cst.BaseExpression) -> cst.BaseExpression:
+    if getattr(node, "lpar", None):
+        return node.with_changes(lpar=[], rpar=[])
+    return node
+
+
+ATOMIC = (
+    cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float, cst.SimpleString,
+    cst.ConcatenatedString, cst.FormattedString, cst.List, cst.Tuple, cst.Dict, cst.Set,
+    cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp,
+)
+
+
+def is_atomic(node: cst.BaseExpression) -> bool:
+    """Safe to put anywhere an atom goes (``X.attr``, ``-X``) without parentheses."""
+    return isinstance(node, ATOMIC) or bool(getattr(node, "lpar", None))
+
+
+def statement_blocks(stmt: cst.BaseStatement) -> Iterator[Sequence[cst.BaseStatement]]:
+    """The statement lists nested directly in a compound statement (not in defs or classes)."""
+    if isinstance(stmt, (cst.If,)):
+        yield stmt.body.body
+        if stmt.orelse is not None:
+            if isinstance(stmt.orelse, cst.If):
+                yield (stmt.orelse,)
+            else:
+                yield stmt.orelse.body.body
+    elif isinstance(stmt, (cst.For, cst.While)):
+        yield stmt.body.body
+        if stmt.orelse is not None:
+            yield stmt.orelse.body.body
+    elif isinstance(stmt, (cst.Try, cst.TryStar)):
+        yield stmt.body.body
+        for handler in stmt.handlers:
+            yield handler.body.body
+        if stmt.orelse is not None:
+            yield stmt.orelse.body.body
+        if stmt.finalbody is not None:
+            yield stmt.finalbody.body.body
+    elif isinstance(stmt, cst.With):
+        yield stmt.body.body
+    elif isinstance(stmt, cst.Match):
+        for case in stmt.cases:
+            yield case.body.body
+
+
+def body_statements(body: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
+    if isinstance(body, cst.IndentedBlock):
+        return body.body
+    if isinstance(body, cst.SimpleStatementSuite):
+        return (cst.SimpleStatementLine(body=body.body),)
+    return ()
+
+
+def walk_statements(body: Sequence[cst.BaseStatement]) -> Iterator[cst.BaseStatement]:
+    """Every statement in a body, through compound statements but not into defs or classes."""
+    for stmt in body:
+        yield stmt
+        for block in statement_blocks(stmt):
+            yield from walk_statements(block)
+
+
+def bound_names(body: Sequence[cst.BaseStatement]) -> tuple[set[str], set[str]]:
+    """(names a scope binds, names it declares global/nonlocal), defs and classes not entered."""
+    bound: set[str] = set()
+    declared: set[str] = set()
+    for stmt in walk_statements(body):
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            bound.add(stmt.name.value)
+            continue
+        if isinstance(stmt, cst.For):
+            bound.update(n for n in target_names(stmt.target) if "." not in n)
+        elif isinstance(stmt, cst.With):
+            for item in stmt.items:
+                if item.asname is not None:
+                    bound.update(n for n in target_names(item.asname.name) if "." not in n)
+        elif isinstance(stmt, (cst.Try, cst.TryStar)):
+            for handler in stmt.handlers:
+                if handler.name is not None and isinstance(handler.name.name, cst.Name):
+                    bound.add(handler.name.name.value)
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign):
+                    for t in small.targets:
+                        bound.update(n for n in target_names(t.target) if "." not in n)
+                elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                    bound.update(n for n in target_names(small.target) if "." not in n)
+                elif isinstance(small, (cst.Import, cst.ImportFrom)):
+                    bound.update(import_bound_names(small))
+                elif isinstance(small, (cst.Global, cst.Nonlocal)):
+                    declared.update(n.name.value for n in small.names)
+                elif isinstance(small, cst.Del):
+                    bound.update(n for n in target_names(small.target) if "." not in n)
+        bound.update(walrus_names(stmt))
+    return bound - declared, declared
+
+
+def walrus_names(stmt: cst.BaseStatement) -> Iterator[str]:
+    """Names bound by ``:=`` in a statement's own expressions (cheap textual pre-check first)."""
+    if isinstance(stmt, cst.SimpleStatementLine):
+        nodes: list[cst.CSTNode] = list(stmt.body)
+    elif isinstance(stmt, (cst.If, cst.While)):
+        nodes = [stmt.test]
+    else:
+        return
+    stack = nodes
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.NamedExpr) and isinstance(node.target, cst.Name):
+            yield node.target.value
+        if isinstance(node, (cst.Lambda, cst.FunctionDef, cst.ClassDef)):
+            continue
+        stack.extend(children(node))
+
+
+def import_bound_names(node: cst.Import | cst.ImportFrom) -> Iterator[str]:
+    if isinstance(node, cst.Import):
+        for alias in node.names:
+            if alias.asname is not None:
+                yield alias.asname.name.value  # type: ignore[union-attr]
+            else:
+                yield (dotted_name(alias.name) or "").split(".")[0]
+    elif not isinstance(node.names, cst.ImportStar):
+        for alias in node.names:
+            if alias.asname is not None:
+                yield alias.asname.name.value  # type: ignore[union-attr]
+            else:
+                yield alias.name.value  # type: ignore[union-attr]
+

@@ -1,0 +1,224 @@
+"""Abstract values: what the analysis knows an expression evaluates to.
+
+Facts come from definitions, never from names: a variable called ``probs`` is UNKNOWN until its
+definition says otherwise. Where two definitions reach a use, their facts are merged and any
+disagreement gives UNKNOWN (precision over recall).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+if TYPE_CHECKING:
+    from logitlint.analysis.torchapi import LossSpec
+    from logitlint.outline import ParsedUnit
+
+
+class Kind(str, Enum):
+    PROBS = "probabilities"
+    LOG_PROBS = "log-probabilities"
+    TENSOR = "tensor"  # a tensor of unknown meaning (kept for its rank)
+
+
+class Value:
+    """Base of all abstract values."""
+
+    def portable(self) -> Value:
+        """A copy without syntax-tree references, safe to pickle and use from another file."""
+        return self
+
+
+class _Unknown(Value):
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Value = _Unknown()
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a fact was established: a node in a parsed unit, or a resolved location."""
+
+    description: str
+    node: cst.CSTNode | None = field(default=None, compare=False, repr=False)
+    unit: ParsedUnit | None = field(default=None, compare=False, repr=False)
+    path: str | None = None
+    line: int = 0
+    col: int = 0
+
+    def resolve(self, path: str) -> Origin:
+        if self.node is None or self.unit is None:
+            return self
+        span = self.unit.span(self.node)
+        return Origin(self.description, path=self.path or path, line=span.line, col=span.col)
+
+
+@dataclass(frozen=True)
+class Ref(Value):
+    """An imported (or otherwise named) module, function or class, by qualified name."""
+
+    qualname: str
+
+
+@dataclass(frozen=True)
+class Producer:
+    """The call that made probabilities, kept so that a fix can undo or change it."""
+
+    call: cst.Call
+    unit: ParsedUnit
+    op: str  # softmax | log_softmax | softmin | sigmoid | logsigmoid
+    form: str  # functional | torch | special | method | layer | bare
+    operand: cst.BaseExpression | None  # the logits
+    dim: cst.BaseExpression | None
+    dtype: cst.BaseExpression | None
+    extra_args: bool  # arguments we do not understand (``_stacklevel``, ``out=``)
+    func: cst.BaseExpression  # the callee expression, for renaming
+    # Bindings of the names the call reads, when it ran; a fix that re-evaluates it elsewhere (at
+    # the use of a variable) is only offered while they still hold and the call is side-effect free.
+    stamps: tuple[tuple[str, int], ...] = ()
+    reusable: bool = False
+
+
+@dataclass(frozen=True)
+class Tensor(Value):
+    kind: Kind
+    source: str = ""  # softmax | sigmoid | softmin | normalised | table | log_softmax | log | logsigmoid
+    dim: int | None = None  # the axis normalised over, when known and still meaningful
+    ndim: int | None = None
+    ndim_evidence: str = ""  # how the rank was inferred, for messages
+    origin: Origin | None = field(default=None, compare=False)
+    producer: Producer | None = field(default=None, compare=False, repr=False)
+    # How the value reached here: "direct" (the producer call itself), "variable" (a local name
+    # bound to it), "steps" (through kind-preserving methods), "call" (a function's or model's
+    # return, via a summary).
+    via: str = field(default="direct", compare=False)
+    model: str | None = field(default=None, compare=False)  # set when via == "call" from a model
+
+    def portable(self) -> Value:
+        return replace(self, producer=None)
+
+    def through(self, via: str, *, keep_dim: bool = True, keep_producer: bool = True) -> Tensor:
+        return replace(
+            self,
+            via=via if self.via in ("direct", "variable") or via == "call" else self.via,
+            dim=self.dim if keep_dim else None,
+            producer=self.producer if keep_producer else None,
+        )
+
+
+@dataclass(frozen=True)
+class LossObject(Value):
+    """An instance of a torch loss module (``nn.CrossEntropyLoss(...)``)."""
+
+    spec: LossSpec
+    call: cst.Call | None = field(default=None, compare=False, repr=False)
+    unit: ParsedUnit | None = field(default=None, compare=False, repr=False)
+    args: tuple[tuple[str, str], ...] = ()  # constructor arguments as (name, source text)
+
+    def portable(self) -> Value:
+        return replace(self, call=None, unit=None)
+
+
+@dataclass(frozen=True)
+class Layer(Value):
+    """An instance of nn.Softmax / LogSoftmax / Softmin / Sigmoid / LogSigmoid."""
+
+    op: str
+    dim: int | None = None
+    dim_given: bool = True
+    origin: Origin | None = field(default=None, compare=False)
+    call: cst.Call | None = field(default=None, compare=False, repr=False)
+    unit: ParsedUnit | None = field(default=None, compare=False, repr=False)
+
+    def portable(self) -> Value:
+        return replace(self, call=None, unit=None, origin=self.origin and replace(self.origin, node=None, unit=None))
+
+
+@dataclass(frozen=True)
+class Sequential(Value):
+    """An nn.Sequential; calling it returns what its last element returns."""
+
+    elements: tuple[Value, ...] | None = None  # None: built in a way we cannot read
+    origin: Origin | None = field(default=None, compare=False)
+
+    @property
+    def last(self) -> Value:
+        return self.elements[-1] if self.elements else UNKNOWN
+
+    def portable(self) -> Value:
+        elements = None if self.elements is None else tuple(v.portable() for v in self.elements)
+        return replace(self, elements=elements, origin=self.origin and replace(self.origin, node=None, unit=None))
+
+
+@dataclass(frozen=True)
+class Instance(Value):
+    """An instance of a class the analysis can see (a model, usually)."""
+
+    cls: Any  # ClassInfo, or a qualified name resolved by the project index
+
+
+@dataclass(frozen=True)
+class ClassValue(Value):
+    cls: Any
+
+
+@dataclass(frozen=True)
+class FunctionValue(Value):
+    fn: Any  # FunctionInfo
+    bound: bool = False  # a method read through an instance or self
+
+
+@dataclass(frozen=True)
+class SelfValue(Value):
+    cls: Any
+
+
+@dataclass(frozen=True)
+class Param(Value):
+    """A function's parameter, followed to find helpers that pass a parameter into a loss."""
+
+    index: int
+    name: str
+
+
+@dataclass(frozen=True)
+class TupleValue(Value):
+    items: tuple[Value, ...]
+
+    def portable(self) -> Value:
+        return TupleValue(tuple(v.portable() for v in self.items))
+
+
+def merge(a: Value, b: Value) -> Value:
+    """The fact that holds whichever of two definitions reached here."""
+    if a is b:
+        return a
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        if (a.kind, a.source) != (b.kind, b.source):
+            return UNKNOWN
+        return replace(
+            a,
+            dim=a.dim if a.dim == b.dim else None,
+            ndim=a.ndim if a.ndim == b.ndim else None,
+            producer=a.producer if a.producer is b.producer else None,
+            via=a.via if a.via == b.via else "variable",
+        )
+    if isinstance(a, TupleValue) and isinstance(b, TupleValue) and len(a.items) == len(b.items):
+        return TupleValue(tuple(merge(x, y) for x, y in zip(a.items, b.items)))
+    if type(a) is type(b) and a == b:
+        return a
+    return UNKNOWN
+
+
+def merge_all(values: list[Value]) -> Value:
+    if not values:
+        return UNKNOWN
+    result = values[0]
+    for value in values[1:]:
+        result = merge(result, value)
+    return result

@@ -1,0 +1,221 @@
+"""``logitlint``: check and fix loss/probability misuse in PyTorch code.
+
+Exit codes: 0 no findings, 1 findings (or, with ``fix --diff``, changes to make), 2 usage or I/O
+errors (a file that could not be read or parsed; every other file is still checked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from collections.abc import Sequence
+
+from logitlint import __version__
+from logitlint.config import ConfigError, Selection, validate_selectors
+from logitlint.formats import FORMATS
+from logitlint.formats.text import use_color
+from logitlint.rules import rule_by_code, rule_classes
+from logitlint.runner import FileReport, RunConfig, check_text, fix_text, run
+from logitlint.source import Source, SourceError
+
+EPILOG = """\
+markers: [*] a safe fix is available (`logitlint fix`); [!] an unsafe fix is available
+(`logitlint fix --unsafe-fixes`): it changes values, deliberately, to what the maths means.
+
+exit codes: 0 clean, 1 findings, 2 usage or I/O errors.
+
+examples:
+  logitlint check .                       check every Python file under the current folder
+  logitlint check train.py --select LGT1  only the wrong-input-to-loss family
+  logitlint fix src/ --diff               show what `fix` would change, change nothing
+  logitlint fix src/ --unsafe-fixes       also apply bug-fix and value-change fixes
+  logitlint rule LGT101                   explain a rule
+"""
+
+
+def _selectors(values: Sequence[str] | None) -> list[str]:
+    out: list[str] = []
+    for value in values or ():
+        out.extend(v for v in value.split(",") if v.strip())
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="logitlint",
+        description="Find and fix loss and probability misuse in PyTorch code "
+                    "(double softmax, log of softmax, probabilities into losses that expect logits, ...).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"logitlint {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("paths", nargs="*", default=["."], metavar="PATH",
+                        help="files or folders to check (default: .); - reads standard input")
+    common.add_argument("--select", action="append", metavar="CODES",
+                        help="only these rules (comma-separated codes or prefixes, e.g. LGT1,LGT201)")
+    common.add_argument("--extend-select", action="append", metavar="CODES", help="add rules to the selection")
+    common.add_argument("--ignore", action="append", metavar="CODES", help="skip these rules (codes or prefixes)")
+    common.add_argument("--stdin-filename", metavar="PATH", help="the name to report for standard input")
+    common.add_argument("--no-prefilter", action="store_true", help=argparse.SUPPRESS)
+
+    check = sub.add_parser("check", parents=[common], help="report findings",
+                           description="Report loss and probability misuse.", epilog=EPILOG,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    check.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format (default: text)")
+    check.add_argument("--statistics", action="store_true", help="count findings by rule")
+    check.add_argument("--no-source", action="store_true", help="do not print source excerpts")
+    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+
+    fix = sub.add_parser("fix", parents=[common], help="apply fixes",
+                         description="Apply fixes. Safe fixes (exact, finite, precision) by default; "
+                                     "--unsafe-fixes adds bug-fix and value-change fixes.",
+                         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    fix.add_argument("--unsafe-fixes", action="store_true",
+                     help="also apply fixes that change values (bug-fix, value-change)")
+    fix.add_argument("--diff", action="store_true", help="print a unified diff instead of writing; exit 1 if anything would change")
+    fix.add_argument("--show-fixes", action="store_true", help="list every fix applied")
+    fix.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format for what remains")
+
+    rule = sub.add_parser("rule", help="explain a rule", description="Print a rule's documentation.")
+    rule.add_argument("code", help="a rule code (LGT101) or name (softmax-into-cross-entropy)")
+    sub.add_parser("rules", help="list the rules", description="List every rule with its fix class.")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        if args.command == "rule":
+            return cmd_rule(args.code)
+        if args.command == "rules":
+            return cmd_rules()
+        config = RunConfig(
+            selection=Selection(
+                select=validate_selectors(_selectors(args.select), "--select") or ["ALL"],
+                extend_select=validate_selectors(_selectors(args.extend_select), "--extend-select"),
+                ignore=validate_selectors(_selectors(args.ignore), "--ignore"),
+            ),
+            prefilter=not args.no_prefilter,
+            unsafe_fixes=getattr(args, "unsafe_fixes", False),
+        )
+    except ConfigError as exc:
+        print(f"logitlint: error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "check":
+        return cmd_check(args, config)
+    return cmd_fix(args, config)
+
+
+def _stdin_report(args, config: RunConfig, *, fix: bool) -> FileReport:
+    name = args.stdin_filename or "<stdin>"
+    try:
+        source = Source.from_bytes(sys.stdin.buffer.read())
+    except SourceError as exc:
+        from logitlint.diagnostics import FileError
+        return FileReport(name, error=FileError(name, str(exc)))
+    if fix:
+        report = fix_text(source, name, config)
+        return report
+    report = check_text(source.text, name, config)
+    report.original = source.text
+    return report
+
+
+def _reports(args, config: RunConfig, *, fix: bool, write: bool) -> list[FileReport]:
+    paths = list(args.paths)
+    reports: list[FileReport] = []
+    if "-" in paths:
+        reports.append(_stdin_report(args, config, fix=fix))
+        paths = [p for p in paths if p != "-"]
+        if not paths:
+            return reports
+    return reports + run(paths, config, fix=fix, write=write)
+
+
+def cmd_check(args, config: RunConfig) -> int:
+    reports = _reports(args, config, fix=False, write=False)
+    render = FORMATS[args.format]
+    sys.stdout.write(render(reports, color=use_color(sys.stdout), show_source=not args.no_source,
+                            statistics=args.statistics))
+    if any(r.error is not None for r in reports):
+        return 2
+    if args.exit_zero:
+        return 0
+    return 1 if any(r.diagnostics for r in reports) else 0
+
+
+def cmd_fix(args, config: RunConfig) -> int:
+    stdin_only = list(args.paths) == ["-"]
+    reports = _reports(args, config, fix=True, write=not args.diff)
+    if args.diff:
+        for report in reports:
+            if report.changed:
+                sys.stdout.writelines(difflib.unified_diff(
+                    (report.original or "").splitlines(keepends=True),
+                    (report.fixed or "").splitlines(keepends=True),
+                    fromfile=f"a/{report.path.lstrip('/')}", tofile=f"b/{report.path.lstrip('/')}",
+                ))
+        _print_errors(reports)
+        if any(r.error is not None for r in reports):
+            return 2
+        return 1 if any(r.changed for r in reports) else 0
+    if stdin_only:
+        report = reports[0]
+        sys.stdout.write(report.fixed if report.fixed is not None else (report.original or ""))
+        _print_errors(reports)
+        return 2 if report.error else (1 if report.diagnostics else 0)
+    if args.show_fixes:
+        for report in reports:
+            for d in report.applied:
+                assert d.fix is not None
+                print(f"{d.path}:{d.span.line}:{d.span.col + 1}: {d.code} fixed: {d.fix.title} [{d.fix.fix_class.value}]")
+    for report in reports:
+        for d, reason in report.dropped:
+            print(f"{d.path}:{d.span.line}:{d.span.col + 1}: {d.code} fix not applied: {reason}", file=sys.stderr)
+    render = FORMATS[args.format]
+    sys.stdout.write(render(reports, color=use_color(sys.stdout), fix_mode=True))
+    if any(r.error is not None for r in reports):
+        return 2
+    return 1 if any(r.diagnostics for r in reports) else 0
+
+
+def _print_errors(reports: Sequence[FileReport]) -> None:
+    for r in reports:
+        if r.error is not None:
+            e = r.error
+            where = f"{e.path}:{e.line}:{e.col + 1}" if e.line else e.path
+            print(f"{where}: error: {e.message}", file=sys.stderr)
+
+
+def cmd_rule(code: str) -> int:
+    from logitlint.docs import rule_markdown
+
+    cls = rule_by_code(code)
+    if cls is None:
+        print(f"logitlint: error: unknown rule {code!r}; `logitlint rules` lists them", file=sys.stderr)
+        return 2
+    print(rule_markdown(cls), end="")
+    return 0
+
+
+def cmd_rules() -> int:
+    rows = [("code", "name", "severity", "fix", "summary")]
+    for cls in rule_classes():
+        fix = cls.fix_class.value if cls.fix_class is not None else "none"
+        rows.append((cls.code, cls.name, cls.severity.value, fix, cls.summary))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

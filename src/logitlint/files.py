@@ -1,0 +1,117 @@
+"""Finding the files to check, reading them, and writing fixes back safely."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+# As ruff's defaults: folders that are never someone's source.
+DEFAULT_EXCLUDES = (
+    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".mypy_cache",
+    ".nox", ".pants.d", ".pyenv", ".pytest_cache", ".pytype", ".ruff_cache", ".svn", ".tox", ".venv",
+    ".vscode", "__pypackages__", "__pycache__", "_build", "buck-out", "build", "dist", "node_modules",
+    "site-packages", "venv", ".logitlint_cache",
+)
+SUFFIXES = (".py", ".pyi")
+
+
+@dataclass(frozen=True)
+class Discovered:
+    path: Path
+    explicit: bool  # named on the command line (checked even if excluded)
+
+
+class MissingPath(Exception):
+    pass
+
+
+def excluded(path: Path, patterns: Iterable[str], root: Path | None = None) -> bool:
+    """Does any part of ``path`` match an exclude pattern (a name or a glob, as ruff's)?"""
+    parts = path.parts
+    rel = path
+    if root is not None:
+        try:
+            rel = path.relative_to(root)
+        except ValueError:
+            pass
+    for pattern in patterns:
+        if "/" in pattern:
+            if fnmatch.fnmatch(rel.as_posix(), pattern) or fnmatch.fnmatch(rel.as_posix(), pattern.rstrip("/") + "/*"):
+                return True
+        elif any(fnmatch.fnmatch(part, pattern) for part in parts):
+            return True
+    return False
+
+
+def discover(paths: Iterable[str], excludes: Iterable[str] = DEFAULT_EXCLUDES,
+             errors: list[tuple[str, str]] | None = None) -> list[Discovered]:
+    """Python files (and notebooks) under ``paths``, in a stable order, without duplicates."""
+    excludes = tuple(excludes)
+    found: dict[Path, Discovered] = {}
+    for raw in paths:
+        path = Path(raw)
+        if not os.path.lexists(path):
+            if errors is not None:
+                errors.append((raw, "no such file or directory"))
+            continue
+        if path.is_dir():
+            for file in _walk(path, excludes):
+                found.setdefault(file, Discovered(file, False))
+        else:
+            found[path] = Discovered(path, True)
+    return sorted(found.values(), key=lambda d: d.path.as_posix())
+
+
+def _walk(root: Path, excludes: tuple[str, ...]) -> Iterator[Path]:
+    seen: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        try:
+            info = os.stat(dirpath)
+        except OSError:
+            dirnames[:] = []
+            continue
+        key = (info.st_dev, info.st_ino)
+        if key in seen:  # a symlink loop
+            dirnames[:] = []
+            continue
+        seen.add(key)
+        base = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if not excluded(base / d, excludes, root))
+        for name in sorted(filenames):
+            if name.endswith(SUFFIXES):
+                file = base / name
+                if not excluded(file, excludes, root):
+                    yield file
+
+
+def write_atomic(path: Path, data: bytes, expected: bytes | None = None) -> None:
+    """Replace ``path``'s content with ``data`` atomically, keeping its permissions.
+
+    With ``expected``, refuse (ChangedOnDisk) if the file no longer holds those bytes."""
+    directory = path.parent
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".logitlint", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        if expected is not None and path.read_bytes() != expected:
+            raise ChangedOnDisk(f"{path} changed on disk while it was being fixed; left as it is")
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+
+
+class ChangedOnDisk(Exception):
+    pass

@@ -1,0 +1,9 @@
+"""Output formats for the CLI: text (with source excerpts), json, sarif, github."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from logitlint.formats import jsonfmt, text
+
+FORMATS: dict[str, Callable] = {"text": text.render, "json": jsonfmt.render}

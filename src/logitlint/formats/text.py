@@ -1,0 +1,122 @@
+"""Human output, as ruff prints it: ``path:line:col: CODE [*] message`` and a source excerpt."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from logitlint.diagnostics import Diagnostic
+
+if TYPE_CHECKING:
+    from logitlint.runner import FileReport
+
+SAFE_MARK = "[*]"
+UNSAFE_MARK = "[!]"
+
+
+def _color(enabled: bool):
+    def paint(code: str, text: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if enabled else text
+    return paint
+
+
+def marker(diagnostic: Diagnostic) -> str:
+    if diagnostic.fix is None:
+        return ""
+    return (SAFE_MARK if diagnostic.fix.safe else UNSAFE_MARK) + " "
+
+
+def excerpt(diagnostic: Diagnostic, lines: Sequence[str], paint) -> list[str]:
+    span = diagnostic.span
+    if not 1 <= span.line <= len(lines):
+        return []
+    number = str(span.line)
+    pad = " " * len(number)
+    line = lines[span.line - 1].rstrip("\r\n").expandtabs(1)
+    end = span.end_col if span.end_line == span.line else len(line)
+    width = max(1, end - span.col)
+    out = [
+        f"{pad} {paint('34', '|')}",
+        f"{paint('34', number)} {paint('34', '|')} {line}",
+        f"{pad} {paint('34', '|')} {' ' * span.col}{paint('31', '^' * width)} {paint('31', diagnostic.code)}",
+        f"{pad} {paint('34', '|')}",
+    ]
+    if diagnostic.fix is not None:
+        how = "" if diagnostic.fix.safe else " (unsafe: apply with `logitlint fix --unsafe-fixes`)"
+        out.append(f"{pad} = fix: {diagnostic.fix.title} [{diagnostic.fix.fix_class.value}]{how}")
+    elif diagnostic.fix_note:
+        out.append(f"{pad} = {diagnostic.fix_note}")
+    for related in diagnostic.related:
+        out.append(f"{pad} = note: {related.message}: {related.path}:{related.line}:{related.col + 1}")
+    return out
+
+
+def render(reports: Sequence[FileReport], *, color: bool = False, show_source: bool = True,
+           statistics: bool = False, fix_mode: bool = False) -> str:
+    paint = _color(color)
+    out: list[str] = []
+    diagnostics = [d for r in reports for d in r.diagnostics]
+    errors = [r.error for r in reports if r.error is not None]
+    for report in reports:
+        lines = (report.fixed if report.fixed is not None else report.original) or None
+        text_lines: list[str] | None = None
+        for d in report.diagnostics:
+            out.append(f"{paint('1', d.path)}:{d.span.line}:{d.span.col + 1}: "
+                       f"{paint('1;31', d.code)} {marker(d)}{d.message}")
+            if show_source:
+                if text_lines is None:
+                    text_lines = (lines.splitlines() if lines is not None else _read_lines(report.path))
+                out.extend(excerpt(d, text_lines, paint))
+                out.append("")
+        if report.error is not None:
+            e = report.error
+            where = f"{e.path}:{e.line}:{e.col + 1}" if e.line else e.path
+            out.append(f"{paint('1', where)}: {paint('1;31', 'error')}: {e.message}")
+    if statistics and diagnostics:
+        counts = Counter((d.code, d.name) for d in diagnostics)
+        for (code, name), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            out.append(f"{n:5d}\t{code}\t{name}")
+    out.append(summary(reports, fix_mode=fix_mode))
+    return "\n".join(out) + "\n"
+
+
+def summary(reports: Sequence[FileReport], *, fix_mode: bool = False) -> str:
+    diagnostics = [d for r in reports for d in r.diagnostics]
+    errors = sum(1 for r in reports if r.error is not None)
+    parts = []
+    if fix_mode:
+        applied = sum(len(r.applied) for r in reports)
+        files = sum(1 for r in reports if r.changed)
+        parts.append(f"Fixed {applied} finding{'s' * (applied != 1)} in {files} file{'s' * (files != 1)}.")
+    n = len(diagnostics)
+    if n:
+        parts.append(f"{'Remaining' if fix_mode else 'Found'} {n} finding{'s' * (n != 1)}.")
+        safe = sum(1 for d in diagnostics if d.fix is not None and d.fix.safe)
+        unsafe = sum(1 for d in diagnostics if d.fix is not None and not d.fix.safe)
+        if safe:
+            parts.append(f"{SAFE_MARK} {safe} fixable with `logitlint fix`.")
+        if unsafe:
+            parts.append(f"{UNSAFE_MARK} {unsafe} fixable with `logitlint fix --unsafe-fixes` (changes values; review them).")
+    elif not fix_mode:
+        parts.append("All checks passed.")
+    if errors:
+        parts.append(f"{errors} file{'s' * (errors != 1)} could not be checked.")
+    return " ".join(parts) if not fix_mode else "\n".join(parts)
+
+
+def _read_lines(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+            return handle.read().splitlines()
+    except OSError:
+        return []
+
+
+def use_color(stream) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty()

@@ -1,0 +1,354 @@
+"""Splitting a file into separately parsed units, so that code that cannot matter is never parsed.
+
+LibCST parses about 13k lines/s, so parsing every file of a large repository costs minutes. A file
+is cut, with a regular expression, at each statement that starts in column 0 (and a class at each
+statement of its body); the analysis parses a unit only when a rule's tokens occur in it or when a
+fact it needs (``self.crit``, ``model``, a helper's return) is bound there. A cut made in the wrong
+place (inside a string or brackets) leaves a unit that does not parse, and the file is then parsed
+whole (``FullOutline``), so a wrong cut costs time, never findings.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from logitlint.diagnostics import Span
+
+# Every word a rule or the analysis keys on. A unit with none of these words (and no name the
+# analysis is tracking) cannot produce a finding.
+VOCABULARY = frozenset(
+    """
+    softmax log_softmax softmin Softmax LogSoftmax Softmin sigmoid Sigmoid logsigmoid LogSigmoid
+    expit cross_entropy CrossEntropyLoss nll_loss NLLLoss kl_div KLDivLoss binary_cross_entropy
+    binary_cross_entropy_with_logits BCELoss BCEWithLogitsLoss log log1p exp expm1 argmax sum
+    keepdim logsumexp tensor as_tensor Tensor FloatTensor DoubleTensor HalfTensor Sequential
+    add_module global nonlocal import
+    """.split()
+)
+# A softmax-family call with a single argument: LGT301's token.
+SOFTMAX_NODIM = "softmax()"
+_SOFTMAX_CALLABLES = frozenset({"softmax", "log_softmax", "softmin", "Softmax", "LogSoftmax", "Softmin"})
+_TOKEN_RE = re.compile(r"\b(?:" + "|".join(sorted(VOCABULARY, key=len, reverse=True)) + r")\b")
+_TOP_BOUNDARY = re.compile(r"^(?=[^\s#)\]}])(?!(?:else|elif|except|finally)\b)", re.M)
+_DEF_OR_CLASS = re.compile(r"^[ \t]*(?:async[ \t]+def|def|class)[ \t]+(\w+)", re.M)
+_KEYWORD = re.compile(r"[ \t]*(async[ \t]+def|def|class)[ \t]+(\w+)")
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+class UnitParseError(Exception):
+    """A unit did not parse on its own: the cut was wrong or the file has a syntax error."""
+
+
+def scan_tokens(text: str) -> list[tuple[int, str]]:
+    tokens = [(m.start(), m.group()) for m in _TOKEN_RE.finditer(text)]
+    extra = [(pos, SOFTMAX_NODIM) for pos, word in tokens if word in _SOFTMAX_CALLABLES and _single_argument(text, pos + len(word))]
+    if extra:
+        tokens = sorted(tokens + extra)
+    return tokens
+
+
+def _single_argument(text: str, pos: int) -> bool:
+    """Might the call starting at ``pos`` leave ``dim`` unset? (one argument, unpacking, or a
+    ``None`` among its arguments)"""
+    n = len(text)
+    while pos < n and text[pos] in " \t":
+        pos += 1
+    if pos >= n or text[pos] != "(":
+        return False
+    depth = 0
+    several = False
+    for i in range(pos, min(n, pos + 2000)):
+        c = text[i]
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth == 0:
+                args = text[pos:i]
+                return not several or "*" in args or "None" in args
+        elif depth == 1 and c in ",=":
+            several = True
+    return True  # unbalanced or too long to tell: keep the unit
+
+
+@dataclass
+class ParsedUnit:
+    """A LibCST module parsed from part of a file; maps its nodes back to file positions."""
+
+    module: cst.Module
+    line_delta: int
+    _positions: object = field(default=None, repr=False)
+
+    def span(self, node: cst.CSTNode) -> Span:
+        if self._positions is None:
+            self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+        rng = self._positions[node]
+        return Span(
+            rng.start.line + self.line_delta, rng.start.column,
+            rng.end.line + self.line_delta, rng.end.column,
+        )
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+
+def parse_text(text: str, cache: dict | None = None) -> cst.Module:
+    if cache is not None:
+        hit = cache.get(text)
+        if hit is not None:
+            return hit
+    try:
+        module = cst.parse_module(text)
+    except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:
+        raise UnitParseError(str(exc)) from None
+    if cache is not None:
+        cache[text] = module
+    return module
+
+
+class Item:
+    """A statement of a module or class body: a function, a class or anything else."""
+
+    kind: str  # "function" | "class" | "statement"
+    name: str | None
+    tokens: frozenset[str]
+
+    def statements(self) -> list[tuple[cst.BaseStatement, ParsedUnit]]:
+        raise NotImplementedError
+
+    def mentions(self, word: str) -> bool:
+        raise NotImplementedError
+
+    def mentions_any(self, words: Iterable[str]) -> bool:
+        return any(self.mentions(w) for w in words)
+
+
+class LazyItem(Item):
+    def __init__(self, outline: Outline, kind: str, name: str | None, start: int, end: int, indent: str):
+        self.outline, self.kind, self.name = outline, kind, name
+        self.start, self.end, self.indent = start, end, indent
+        self.tokens = outline.tokens_between(start, end)
+        self._parsed: list[tuple[cst.BaseStatement, ParsedUnit]] | None = None
+
+    @property
+    def text(self) -> str:
+        return self.outline.text[self.start:self.end]
+
+    def mentions(self, word: str) -> bool:
+        return re.search(r"\b" + re.escape(word) + r"\b", self.outline.text[self.start:self.end]) is not None
+
+    def statements(self) -> list[tuple[cst.BaseStatement, ParsedUnit]]:
+        if self._parsed is None:
+            line = self.outline.line_of(self.start)
+            if self.indent:
+                module = parse_text("if 1:\n" + self.text, self.outline.cache)
+                body = module.body[0].body.body  # type: ignore[attr-defined]
+                unit = ParsedUnit(module, line - 2)
+            else:
+                module = parse_text(self.text, self.outline.cache)
+                body = module.body
+                unit = ParsedUnit(module, line - 1)
+            self._parsed = [(stmt, unit) for stmt in body]
+            self.outline.parsed_lines += self.text.count("\n") + 1
+        return self._parsed
+
+
+class LazyClassItem(LazyItem):
+    """A class whose header and body statements are parsed separately, each on demand."""
+
+    @cached_property
+    def _layout(self) -> tuple[int, str] | None:
+        """(offset where the body starts, body indentation) or None if it cannot be split."""
+        text = self.outline.text
+        m = _DEF_OR_CLASS.search(text, self.start, self.end)
+        if m is None:
+            return None
+        colon = _header_colon(text, m.end(), self.end)
+        if colon is None:
+            return None
+        eol = _NEWLINE.search(text, colon, self.end)
+        if eol is None:
+            return None
+        rest = text[colon + 1:eol.start()].strip()
+        if rest and not rest.startswith("#"):
+            return None  # class A: pass
+        body = eol.end()
+        for line in _NEWLINE.split(text[body:self.end]):
+            stripped = line.lstrip(" \t")
+            if stripped and not stripped.startswith("#"):
+                indent = line[: len(line) - len(stripped)]
+                return (body, indent) if indent else None
+        return None
+
+    def splittable(self) -> bool:
+        return self._layout is not None
+
+    def header(self) -> tuple[cst.ClassDef, ParsedUnit]:
+        if self._layout is None:
+            (node, unit), = self.statements()
+            return node, unit  # type: ignore[return-value]
+        body, indent = self._layout
+        text = self.outline.text[self.start:body]
+        if not text.endswith(("\n", "\r")):
+            text += "\n"
+        module = parse_text(text + indent + "pass\n", self.outline.cache)
+        node = module.body[0]
+        if not isinstance(node, cst.ClassDef):
+            raise UnitParseError("class header did not parse as a class")
+        return node, ParsedUnit(module, self.outline.line_of(self.start) - 1)
+
+    @cached_property
+    def members(self) -> list[Item]:
+        if self._layout is None:
+            (node, unit), = self.statements()
+            return [FullItem(stmt, unit) for stmt in node.body.body]  # type: ignore[attr-defined]
+        body, indent = self._layout
+        boundary = re.compile(r"^" + re.escape(indent) + r"(?=[^\s#)\]}])(?!(?:else|elif|except|finally)\b)", re.M)
+        return self.outline.split(body, self.end, boundary, indent)
+
+
+class FullItem(Item):
+    """An item taken from a whole-file parse (fallback and the prefilter-off mode)."""
+
+    def __init__(self, node: cst.BaseStatement, unit: ParsedUnit):
+        self.node, self.unit = node, unit
+        self.kind, self.name = _node_kind(node)
+        self.tokens = VOCABULARY | {SOFTMAX_NODIM}
+
+    def statements(self) -> list[tuple[cst.BaseStatement, ParsedUnit]]:
+        return [(self.node, self.unit)]
+
+    def mentions(self, word: str) -> bool:
+        return True
+
+    def header(self) -> tuple[cst.ClassDef, ParsedUnit]:
+        return self.node, self.unit  # type: ignore[return-value]
+
+    def splittable(self) -> bool:
+        return False
+
+    @cached_property
+    def members(self) -> list[Item]:
+        return [FullItem(stmt, self.unit) for stmt in self.node.body.body]  # type: ignore[attr-defined]
+
+
+def _node_kind(node: cst.CSTNode) -> tuple[str, str | None]:
+    if isinstance(node, cst.FunctionDef):
+        return "function", node.name.value
+    if isinstance(node, cst.ClassDef):
+        return "class", node.name.value
+    return "statement", None
+
+
+class Outline:
+    """The items of one file, parsed lazily (``prefilter=True``) or all at once."""
+
+    def __init__(self, text: str, *, cache: dict | None = None):
+        self.text = text
+        self.cache = cache
+        self.parsed_lines = 0
+        self._token_list = scan_tokens(text)
+        self._token_offsets = [pos for pos, _ in self._token_list]
+        self._line_starts: list[int] | None = None
+
+    @cached_property
+    def tokens(self) -> frozenset[str]:
+        return frozenset(word for _, word in self._token_list)
+
+    def mentions_word(self, word: str) -> bool:
+        return re.search(r"\b" + re.escape(word) + r"\b", self.text) is not None
+
+    def tokens_between(self, start: int, end: int) -> frozenset[str]:
+        lo = bisect.bisect_left(self._token_offsets, start)
+        hi = bisect.bisect_left(self._token_offsets, end)
+        return frozenset(word for _, word in self._token_list[lo:hi])
+
+    def line_of(self, offset: int) -> int:
+        if self._line_starts is None:
+            self._line_starts = [0] + [m.end() for m in _NEWLINE.finditer(self.text)]
+        return bisect.bisect_right(self._line_starts, offset)
+
+    @cached_property
+    def items(self) -> list[Item]:
+        return self.split(0, len(self.text), _TOP_BOUNDARY, "")
+
+    def split(self, start: int, end: int, boundary: re.Pattern[str], indent: str) -> list[Item]:
+        text = self.text
+        cuts = [m.start() for m in boundary.finditer(text, start, end) if not _continues(text, m.start())]
+        if not cuts or cuts[0] != start:
+            cuts.insert(0, start)
+        items: list[Item] = []
+        pending: int | None = None  # start of decorator lines waiting for their def/class
+        for i, cut in enumerate(cuts):
+            stop = cuts[i + 1] if i + 1 < len(cuts) else end
+            head = text[cut + len(indent):cut + len(indent) + 1]
+            if head == "@" or (pending is not None and not _KEYWORD.match(text, cut)):
+                pending = cut if pending is None else pending
+                if i + 1 < len(cuts):
+                    continue
+            begin = cut if pending is None else pending
+            pending = None
+            m = _KEYWORD.match(text, cut)
+            if m is None:
+                items.append(LazyItem(self, "statement", None, begin, stop, indent))
+            elif m.group(1) == "class":
+                items.append(LazyClassItem(self, "class", m.group(2), begin, stop, indent))
+            else:
+                items.append(LazyItem(self, "function", m.group(2), begin, stop, indent))
+        return items
+
+
+class FullOutline(Outline):
+    """The whole file parsed at once: every item is present, nothing is skipped."""
+
+    def __init__(self, text: str, *, cache: dict | None = None):
+        super().__init__(text, cache=cache)
+        self.module = parse_text(text, cache)
+        self.parsed_lines = text.count("\n") + 1
+
+    @cached_property
+    def items(self) -> list[Item]:
+        unit = ParsedUnit(self.module, 0)
+        return [FullItem(stmt, unit) for stmt in self.module.body]
+
+
+def _continues(text: str, pos: int) -> bool:
+    """Does the line before ``pos`` end with a backslash continuation?"""
+    if pos == 0:
+        return False
+    prev = text[max(0, pos - 3):pos].rstrip("\r\n")
+    return prev.endswith("\\")
+
+
+def _header_colon(text: str, pos: int, end: int) -> int | None:
+    """Offset of the ``:`` that ends a class header starting before ``pos``."""
+    depth = 0
+    i = pos
+    while i < end:
+        c = text[i]
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif c == "#":
+            nl = _NEWLINE.search(text, i, end)
+            i = nl.start() if nl else end
+            continue
+        elif c in "\"'":
+            quote = text[i:i + 3] if text[i:i + 3] in ('"""', "'''") else c
+            close = text.find(quote, i + len(quote), end)
+            if close < 0:
+                return None
+            i = close + len(quote)
+            continue
+        elif c == ":" and depth == 0:
+            return i
+        i += 1
+    return None

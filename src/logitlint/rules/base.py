@@ -1,0 +1,60 @@
+"""What a rule is: one small class with its code, name, docs, examples and check."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+import libcst as cst
+
+from logitlint.diagnostics import FixClass, Severity
+
+if TYPE_CHECKING:
+    from logitlint.analysis.losses import LossCall
+    from logitlint.analysis.values import Tensor
+    from logitlint.engine import RuleContext
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    fix_class: ClassVar[FixClass | None] = None
+    summary: ClassVar[str]  # one line, for `logitlint rules` and SARIF
+    # Words (see logitlint.outline.VOCABULARY) of which a unit must contain at least one for this
+    # rule to fire in it: the prefilter skips units with none of them.
+    requires: ClassVar[frozenset[str]]
+    # Documentation, as ruff documents rules (Markdown).
+    what: ClassVar[str]
+    why: ClassVar[str]
+    example: ClassVar[str]
+    use_instead: ClassVar[str]
+    fix_safety: ClassVar[str]
+    # Examples the test suite runs: every INVALID one must be reported with this code, no VALID one.
+    valid: ClassVar[tuple[str, ...]] = ()
+    invalid: ClassVar[tuple[str, ...]] = ()
+
+    def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
+        """Called for every call expression in a checked unit."""
+
+    def on_binary(self, node: cst.BinaryOperation, ctx: RuleContext) -> None:
+        """Called for every binary operation in a checked unit."""
+
+    def on_unary(self, node: cst.UnaryOperation, ctx: RuleContext) -> None:
+        """Called for every unary operation in a checked unit."""
+
+    @classmethod
+    def docs_url(cls) -> str:
+        return f"https://github.com/logitlint/logitlint/blob/main/docs/rules.md#{cls.code.lower()}-{cls.name}"
+
+
+class LossInputRule(Rule):
+    """A rule about what kind of tensor reaches a loss's input: the engine finds the loss calls
+    (every spelling, loss objects, helpers) and asks ``applies`` for the input's value."""
+
+    losses: ClassVar[frozenset[str]]  # LossSpec keys
+
+    def applies(self, value: Tensor, loss: LossCall, ctx: RuleContext) -> bool:
+        raise NotImplementedError
+
+    def report(self, value: Tensor, loss: LossCall, ctx: RuleContext) -> None:
+        raise NotImplementedError

@@ -1,0 +1,333 @@
+"""Family 1: a loss is given the wrong kind of tensor (cross-entropy and NLL)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from logitlint.analysis import syntax
+from logitlint.analysis.values import Kind, Tensor
+from logitlint.diagnostics import Edit, FixClass, Severity
+from logitlint.rules.base import LossInputRule
+from logitlint.rules.rewrite import class_dim_ok, describe, renamed, visible_logits
+
+if TYPE_CHECKING:
+    from logitlint.analysis.losses import LossCall
+    from logitlint.engine import RuleContext
+
+CE_WORDS = frozenset({"cross_entropy", "CrossEntropyLoss"})
+NLL_WORDS = frozenset({"nll_loss", "NLLLoss"})
+# Sources of probabilities that are a distribution over the class dim.
+DISTRIBUTIONS = frozenset({"normalised", "table", "exp"})
+
+
+def loss_name(lc: LossCall, ctx: RuleContext) -> str:
+    if lc.form == "functional":
+        return f"`{ctx.code(lc.call.func)}`"
+    if lc.form == "module":
+        return f"`{ctx.code(lc.call.func)}` (`{lc.spec.module.rsplit('.', 1)[1]}`)"
+    assert lc.sink is not None
+    return f"`{ctx.code(lc.call.func)}`, whose parameter reaches {lc.sink.origin.description} ({ctx.where(lc.sink.origin)})"
+
+
+def related_for(value: Tensor, lc: LossCall, ctx: RuleContext):
+    related = ()
+    if value.via != "direct":
+        related += ctx.related(value.origin, "probabilities made here")
+    if lc.sink is not None:
+        related += ctx.related(lc.sink.origin, "the loss inside the helper")
+    return related
+
+
+def negated(lc: LossCall, ctx: RuleContext) -> bool:
+    """``-F.nll_loss(F.softmax(z, 1), t)``: the "gather p[t]" idiom, not a loss."""
+    parent = ctx.parent(lc.call)
+    return isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Minus)
+
+
+class SoftmaxIntoCrossEntropy(LossInputRule):
+    code = "LGT101"
+    name = "softmax-into-cross-entropy"
+    severity = Severity.ERROR
+    fix_class = FixClass.BUG_FIX
+    summary = "Softmax output passed to cross-entropy, which applies log-softmax itself (double softmax)"
+    requires = CE_WORDS
+    losses = frozenset({"cross_entropy"})
+    what = "Checks for softmax output passed as the input of `F.cross_entropy` or an `nn.CrossEntropyLoss` object."
+    why = (
+        "`cross_entropy` expects unnormalised logits and applies `log_softmax` itself, so softmax output "
+        "is normalised twice. The loss still falls, but it is squashed into a narrow band "
+        "(for 10 classes every per-sample loss lies in [1.461, 2.461]) and its gradient shrinks with "
+        "confidence (median gradient norm 0.013 of the true one for N(0, 5²) logits, 3e-9 for N(0, 50²)): "
+        "the model trains slowly or stalls, silently."
+    )
+    example = """```python
+loss = F.cross_entropy(F.softmax(logits, dim=1), target)
+```"""
+    use_instead = """```python
+loss = F.cross_entropy(logits, target)
+```"""
+    fix_safety = (
+        "**bug-fix** (unsafe): the fix passes the logits, which deliberately changes the loss to the "
+        "cross-entropy the code meant; measured against a float64 reference it agrees to 1.1 ulp (f32). "
+        "It is offered only when the softmax is over the class dim (`dim=1`, or `dim=-1` on 2-D input): "
+        "for 4-D input `softmax(x, -1)` is not the class dim and the values differ (1.622 vs 1.991). "
+        "A `dtype=` on the softmax blocks the fix."
+    )
+    valid = (
+        "import torch.nn.functional as F\nloss = F.cross_entropy(logits, target)\n",
+        "import torch.nn.functional as F\nprobs = F.softmax(logits, dim=1)\nacc = (probs.argmax(1) == target).float().mean()\nloss = F.cross_entropy(logits, target)\n",
+        "import torch.nn.functional as F\nsoft = F.softmax(teacher / 2.0, dim=1)\nloss = F.cross_entropy(student, soft)  # soft labels: probabilities as the *target*\n",
+        "import paddle.nn.functional as F\nloss = F.cross_entropy(F.softmax(logits, axis=1), target)\n",
+        "import torch.nn.functional as F\nprobs = F.softmax(logits, dim=1)\nprobs = logits\nloss = F.cross_entropy(probs, target)\n",
+        "import torch\nprobs = model(x)  # a name says nothing: kinds come from definitions\nloss = torch.nn.functional.cross_entropy(probs, y)\n",
+    )
+    invalid = (
+        "import torch.nn.functional as F\nloss = F.cross_entropy(F.softmax(logits, dim=1), target)\n",
+        "import torch\nloss = torch.nn.CrossEntropyLoss()(torch.softmax(logits, 1), target)\n",
+        "import torch as th\nfrom torch import nn\ncrit = nn.CrossEntropyLoss(reduction='sum').to('cpu')\n\ndef step(x, y):\n    p = th.softmax(model(x), dim=1)\n    return crit(p, y)\n",
+        "from torch.nn import functional as F\nimport torch.nn as nn\n\nclass Trainer:\n    def __init__(self):\n        self.criterion = nn.CrossEntropyLoss()\n\n    def step(self, logits, y):\n        return self.criterion(logits.softmax(-1), y)\n",
+        "from torch.nn.functional import softmax, cross_entropy\nloss = cross_entropy(softmax(out, 1), y)\n",
+        "import torch.nn as nn\nsm = nn.Softmax(dim=1)\nloss = nn.CrossEntropyLoss()(sm(x), y)\n",
+    )
+
+    def applies(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> bool:
+        return value.kind is Kind.PROBS and value.source == "softmax" and value.via != "call"
+
+    def report(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> None:
+        assert lc.input is not None
+        message = (f"{describe(value, ctx, lc.input)} is passed to {loss_name(lc, ctx)}, which applies "
+                   "log-softmax itself (double softmax); pass the logits")
+        fix, note = None, None
+        logits = visible_logits(value, lc.input, ctx)
+        producer = value.producer
+        if logits is None:
+            note = "no fix: the logits are not a clean local expression here"
+        elif not class_dim_ok(value):
+            note = "no fix: the softmax dim is not known to be the class dim"
+        elif producer is not None and producer.dtype is not None:
+            note = "no fix: the softmax casts with dtype="
+        else:
+            fix = ctx.fix(self, f"Pass logits to {lc.name} (changes the loss value)",
+                          [ctx.replace(lc.input, ctx.source(logits, unit=producer.unit))])  # type: ignore[union-attr]
+        ctx.report(self, lc.input, message, fix=fix, related=related_for(value, lc, ctx), fix_note=note)
+
+
+class ProbabilitiesIntoCrossEntropy(LossInputRule):
+    code = "LGT102"
+    name = "probabilities-into-cross-entropy"
+    severity = Severity.ERROR
+    fix_class = FixClass.BUG_FIX
+    summary = "Probabilities (sigmoid output, a normalised tensor, a probability table) passed to cross-entropy"
+    requires = CE_WORDS
+    losses = frozenset({"cross_entropy"})
+    what = (
+        "Checks for probabilities other than softmax output passed as the input of cross-entropy: "
+        "sigmoid output, `p / p.sum(d, keepdim=True)`, `log_probs.exp()`, or a literal tensor whose "
+        "entries lie in [0, 1] and sum to 1 over the class dim (the classic \"I passed my probability "
+        "table to CrossEntropyLoss\")."
+    )
+    why = (
+        "`CrossEntropyLoss` treats its input as logits and applies softmax to it. A probability table "
+        "is not logits: `CrossEntropyLoss()(p, t)` computes the cross-entropy of `softmax(p)`, a much "
+        "flatter distribution, so the loss is wrong and its gradient is weak."
+    )
+    example = """```python
+probs = torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]])
+loss = nn.CrossEntropyLoss()(probs, target)
+```"""
+    use_instead = """```python
+loss = F.nll_loss(torch.log(probs), target)  # the cross-entropy of these probabilities
+```"""
+    fix_safety = (
+        "**bug-fix** (unsafe): for a distribution over the class dim (a table, a normalised tensor, "
+        "`exp` of log-probabilities) the fix computes `F.nll_loss(torch.log(p), t)`, the cross-entropy "
+        "of those probabilities, carrying `weight`, `ignore_index` and `reduction` over. "
+        "`label_smoothing` has no NLL equivalent (FIX-SEMANTICS #7) and blocks the fix, as do "
+        "probability targets. Sigmoid output is not a distribution over classes: no fix, pass the "
+        "logits (or use `BCEWithLogitsLoss` for multi-label)."
+    )
+    valid = (
+        "import torch\nimport torch.nn as nn\nlogits = torch.tensor([[2.0, -1.0, 0.5]])\nloss = nn.CrossEntropyLoss()(logits, torch.tensor([0]))\n",
+        "import torch\nimport torch.nn as nn\nloss = nn.CrossEntropyLoss()(x, torch.tensor([[0.7, 0.2, 0.1]]))  # probabilities as the target\n",
+        "import torch\nimport torch.nn.functional as F\np = torch.sigmoid(x)\np = x * 2\nloss = F.cross_entropy(p, y)\n",
+        "import torch\nimport torch.nn as nn\nw = torch.tensor([0.2, 0.3, 0.5])\nloss = nn.CrossEntropyLoss(weight=w)(x, y)\n",
+    )
+    invalid = (
+        "import torch\nimport torch.nn as nn\np = torch.tensor([[[[0.2, 0.5], [0.1, 0.3]], [[0.3, 0.25], [0.6, 0.3]], [[0.5, 0.25], [0.3, 0.4]]]])\nt = torch.tensor([[[0, 1], [2, 0]]])\nloss = nn.CrossEntropyLoss()(p, t)\n",
+        "import torch\nimport torch.nn.functional as F\nloss = F.cross_entropy(torch.sigmoid(x), y)\n",
+        "import torch\nimport torch.nn.functional as F\np = counts / counts.sum(dim=1, keepdim=True)\nloss = F.cross_entropy(p, y)\n",
+        "import torch.nn.functional as F\nlogp = F.log_softmax(x, 1)\nloss = F.cross_entropy(logp.exp(), y)\n",
+    )
+
+    def applies(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> bool:
+        return value.kind is Kind.PROBS and value.source != "softmax" and value.via != "call"
+
+    def report(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> None:
+        assert lc.input is not None
+        hint = ("pass the logits (or use BCEWithLogitsLoss for multi-label targets)" if value.source == "sigmoid"
+                else "it applies softmax to its input: use `F.nll_loss(torch.log(p), target)`")
+        message = f"{describe(value, ctx, lc.input)} is passed to {loss_name(lc, ctx)}, which expects logits; {hint}"
+        fix, note = self._fix(value, lc, ctx)
+        ctx.report(self, lc.input, message, fix=fix, related=related_for(value, lc, ctx), fix_note=note)
+
+    def _fix(self, value: Tensor, lc: LossCall, ctx: RuleContext):
+        if value.source not in DISTRIBUTIONS:
+            return None, None
+        if not class_dim_ok(value):
+            return None, "no fix: the normalised dim is not known to be the class dim"
+        blocked = lc.arg_names() & {"label_smoothing", "size_average", "reduce", "*"}
+        if blocked or not lc.complete or lc.form == "helper":
+            return None, "no fix: " + (f"`{sorted(blocked)[0]}` has no NLL equivalent" if blocked else "arguments not understood")
+        target = ctx.value(lc.target) if lc.target is not None else None
+        if isinstance(target, Tensor) and target.kind is Kind.PROBS:
+            return None, "no fix: probability targets have no NLL form"
+        nll = ctx.spell("torch.nn.functional.nll_loss")
+        log = ctx.spell("torch.log")
+        if nll is None or log is None or lc.target is None:
+            return None, None
+        input_code = f"{log[0]}({ctx.source(lc.input)})"
+        func = lc.call.func
+        if lc.form == "functional" and isinstance(func, cst.Attribute):  # F.cross_entropy -> F.nll_loss
+            new_func = ctx.code(func.with_changes(attr=cst.Name("nll_loss")))
+            edits: list[Edit] = [ctx.replace(func, new_func), ctx.replace(lc.input, input_code), *log[1]]
+        elif lc.form == "functional":
+            edits = [ctx.replace(func, nll[0]), ctx.replace(lc.input, input_code), *nll[1], *log[1]]
+        else:
+            kwargs = []
+            assert lc.loss_object is not None
+            for name, text in lc.loss_object.args:
+                if not _literal(text):
+                    return None, f"no fix: `{name}={text}` would be evaluated at the call, not at construction"
+                kwargs.append(f"{name}={text}")
+            call_args = [input_code, ctx.source(lc.target), *kwargs]
+            edits = [ctx.replace(lc.call, f"{nll[0]}({', '.join(call_args)})"), *nll[1], *log[1]]
+        return ctx.fix(self, "Use nll_loss of the log-probabilities (changes the loss value)", edits), None
+
+
+def _literal(text: str) -> bool:
+    try:
+        node = cst.parse_expression(text)
+    except cst.ParserSyntaxError:
+        return False
+    if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float)):
+        return True
+    if isinstance(node, cst.Name):
+        return node.value in ("True", "False", "None")
+    return syntax.number_literal(node) is not None
+
+
+class ProbabilitiesIntoNllLoss(LossInputRule):
+    code = "LGT103"
+    name = "probabilities-into-nll-loss"
+    severity = Severity.ERROR
+    fix_class = FixClass.BUG_FIX
+    summary = "Softmax output (probabilities) passed to NLLLoss, which expects log-probabilities"
+    requires = NLL_WORDS
+    losses = frozenset({"nll_loss"})
+    what = "Checks for probabilities (softmax output, or other probabilities) passed as the input of `F.nll_loss` or `nn.NLLLoss`."
+    why = (
+        "`nll_loss` picks `-input[target]`: it expects log-probabilities. Given probabilities it computes "
+        "`-mean(p_y)`, a value in [-1, 0] (measured mean -0.098 where the true cross-entropy was 5.07): "
+        "the \"loss\" is negative and its gradient is not the cross-entropy's."
+    )
+    example = """```python
+loss = F.nll_loss(F.softmax(logits, dim=1), target)
+```"""
+    use_instead = """```python
+loss = F.nll_loss(F.log_softmax(logits, dim=1), target)  # or F.cross_entropy(logits, target)
+```"""
+    fix_safety = (
+        "**bug-fix** (unsafe): softmax becomes log_softmax (same dim, `dtype=` kept as a keyword), which "
+        "equals `F.cross_entropy(logits, target)` and matches a float64 reference to 1.6 ulp. Offered "
+        "only when the softmax dim is the class dim. Negated uses such as `-F.nll_loss(F.softmax(z, 1), t)` "
+        "(gathering `p[t]`) are left alone."
+    )
+    valid = (
+        "import torch.nn.functional as F\nloss = F.nll_loss(F.log_softmax(x, dim=1), y)\n",
+        "import torch.nn.functional as F\np_true = -F.nll_loss(F.softmax(z, 1), t)  # gathers p[t]\n",
+        "import torch.nn as nn\nimport torch.nn.functional as F\nloss = nn.NLLLoss()(F.log_softmax(x, 1), y)\n",
+    )
+    invalid = (
+        "import torch.nn.functional as F\nloss = F.nll_loss(F.softmax(x, dim=1), y)\n",
+        "import torch\nfrom torch import nn\n\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.loss = nn.NLLLoss()\n        self.sm = nn.Softmax(dim=1)\n\n    def forward(self, x, y):\n        return self.loss(self.sm(x), y)\n",
+        "import torch\nimport torch.nn.functional as F\nprobs = torch.softmax(x, 1, torch.float64)\nloss = F.nll_loss(probs, y)\n",
+    )
+
+    def applies(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> bool:
+        return value.kind is Kind.PROBS and value.via != "call" and not negated(lc, ctx)
+
+    def report(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> None:
+        assert lc.input is not None
+        use = "log_softmax" if value.source == "softmax" else "torch.log of it"
+        message = f"{describe(value, ctx, lc.input)} is passed to {loss_name(lc, ctx)}, which expects log-probabilities; use {use}"
+        fix, note = None, None
+        if value.source == "softmax":
+            fix, note = self._fix(value, lc, ctx)
+        ctx.report(self, lc.input, message, fix=fix, related=related_for(value, lc, ctx), fix_note=note)
+
+    def _fix(self, value: Tensor, lc: LossCall, ctx: RuleContext):
+        assert lc.input is not None
+        if visible_logits(value, lc.input, ctx) is None:
+            return None, "no fix: the softmax is not a clean local expression here"
+        if not class_dim_ok(value):
+            return None, "no fix: the softmax dim is not known to be the class dim"
+        new = renamed(value, "log_softmax", lc.input, ctx)
+        if new is None:
+            return None, None
+        text, imports = new
+        producer = value.producer
+        assert producer is not None
+        edit = ctx.replace(producer.call, text, producer.unit) if value.via == "direct" else ctx.replace(lc.input, text)
+        return ctx.fix(self, "Use log_softmax instead of softmax (changes the loss value)", [edit, *imports]), None
+
+
+class LogSoftmaxIntoCrossEntropy(LossInputRule):
+    code = "LGT303"
+    name = "log-softmax-into-cross-entropy"
+    severity = Severity.INFO
+    fix_class = FixClass.EXACT
+    summary = "log_softmax output passed to cross-entropy, which applies log-softmax itself (redundant)"
+    requires = CE_WORDS
+    losses = frozenset({"cross_entropy"})
+    what = "Checks for `log_softmax` output passed as the input of cross-entropy."
+    why = (
+        "`cross_entropy` applies `log_softmax` itself, and `log_softmax` is idempotent, so the result "
+        "is right but the extra call costs time and memory and suggests a misunderstanding."
+    )
+    example = """```python
+loss = F.cross_entropy(F.log_softmax(logits, dim=1), target)
+```"""
+    use_instead = """```python
+loss = F.cross_entropy(logits, target)
+```"""
+    fix_safety = (
+        "**exact** (safe): bitwise equal in f32 for index targets, label smoothing, weights, ignore_index "
+        "and probability targets (FIX-SEMANTICS #5). Offered only when the log_softmax is over the class "
+        "dim (for 4-D input `dim=-1` gives 1.835 vs 1.879)."
+    )
+    valid = (
+        "import torch.nn.functional as F\nloss = F.nll_loss(F.log_softmax(x, 1), y)\n",
+        "import torch.nn.functional as F\nloss = F.cross_entropy(x, F.log_softmax(t, 1).exp())\n",
+    )
+    invalid = (
+        "import torch.nn.functional as F\nloss = F.cross_entropy(F.log_softmax(x, dim=1), y)\n",
+        "import torch\nlp = x.log_softmax(1)\nloss = torch.nn.CrossEntropyLoss(label_smoothing=0.1)(lp, y)\n",
+    )
+
+    def applies(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> bool:
+        return value.kind is Kind.LOG_PROBS and value.source == "log_softmax" and value.via != "call"
+
+    def report(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> None:
+        assert lc.input is not None
+        message = f"{describe(value, ctx, lc.input)} is passed to {loss_name(lc, ctx)}, which applies log-softmax itself; pass the logits"
+        fix = None
+        logits = visible_logits(value, lc.input, ctx)
+        if logits is not None and class_dim_ok(value) and value.producer is not None and value.producer.dtype is None:
+            fix = ctx.fix(self, "Remove the redundant log_softmax",
+                          [ctx.replace(lc.input, ctx.source(logits, unit=value.producer.unit))])
+        ctx.report(self, lc.input, message, fix=fix, related=related_for(value, lc, ctx))
+
+
+RULES = (SoftmaxIntoCrossEntropy, ProbabilitiesIntoCrossEntropy, ProbabilitiesIntoNllLoss, LogSoftmaxIntoCrossEntropy)
