@@ -3,6 +3,7 @@ plugin, LSP server) calls ``check_source``; none re-implements detection or fixi
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -172,6 +173,13 @@ class FileCheck:
         return project is not None and any(outline.mentions_word(w) for w in project.sensitive_names())
 
     def _syntax_error(self) -> SyntaxErrorInFile:
+        """Python's own message and position (clearer than the parser's), else LibCST's."""
+        try:
+            compile(self.text, self.path, "exec", dont_inherit=True, flags=ast.PyCF_ONLY_AST)
+        except SyntaxError as exc:
+            return SyntaxErrorInFile(exc.msg, exc.lineno or 1, max((exc.offset or 1) - 1, 0))
+        except (ValueError, RecursionError, MemoryError) as exc:
+            return SyntaxErrorInFile(f"cannot parse: {exc}", 1, 0)
         try:
             cst.parse_module(self.text)
         except cst.ParserSyntaxError as exc:

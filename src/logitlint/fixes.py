@@ -68,9 +68,7 @@ class Spelling:
         line = 0
         outline = self.ctx.outline
         for index in self.ctx.import_items:
-            item = outline.items[index]
-            code_end = item.start + len(item.text.rstrip())  # type: ignore[attr-defined]
-            line = max(line, outline.line_of(code_end) + 1)
+            line = max(line, outline.items[index].last_line() + 1)
         if line == 0:
             line = _after_docstring(outline.text)
         return Edit(Span(line, 0, line, 0), statement + "\n")

@@ -129,6 +129,10 @@ class Item:
     def mentions_any(self, words: Iterable[str]) -> bool:
         return any(self.mentions(w) for w in words)
 
+    def last_line(self) -> int:
+        """The 1-based line of the item's last code (trailing comments and blank lines excluded)."""
+        raise NotImplementedError
+
 
 class LazyItem(Item):
     def __init__(self, outline: Outline, kind: str, name: str | None, start: int, end: int, indent: str):
@@ -140,6 +144,12 @@ class LazyItem(Item):
     @property
     def text(self) -> str:
         return self.outline.text[self.start:self.end]
+
+    def last_line(self) -> int:
+        code = self.text.rstrip()
+        while code.splitlines() and code.splitlines()[-1].lstrip().startswith("#"):
+            code = "\n".join(code.splitlines()[:-1]).rstrip()
+        return self.outline.line_of(self.start + len(code))
 
     def mentions(self, word: str) -> bool:
         return re.search(r"\b" + re.escape(word) + r"\b", self.outline.text[self.start:self.end]) is not None
@@ -228,6 +238,9 @@ class FullItem(Item):
     def mentions(self, word: str) -> bool:
         return True
 
+    def last_line(self) -> int:
+        return self.unit.span(self.node).end_line
+
     def header(self) -> tuple[cst.ClassDef, ParsedUnit]:
         return self.node, self.unit  # type: ignore[return-value]
 
@@ -279,9 +292,19 @@ class Outline:
     def items(self) -> list[Item]:
         return self.split(0, len(self.text), _TOP_BOUNDARY, "")
 
+    @cached_property
+    def _strings(self) -> list[int]:
+        """Start/end offsets (flattened) of triple-quoted strings, where no cut may fall."""
+        return _triple_quoted_spans(self.text)
+
+    def _in_string(self, pos: int) -> bool:
+        spans = self._strings
+        return bool(spans) and bisect.bisect_right(spans, pos) % 2 == 1
+
     def split(self, start: int, end: int, boundary: re.Pattern[str], indent: str) -> list[Item]:
         text = self.text
-        cuts = [m.start() for m in boundary.finditer(text, start, end) if not _continues(text, m.start())]
+        cuts = [m.start() for m in boundary.finditer(text, start, end)
+                if not _continues(text, m.start()) and not self._in_string(m.start())]
         if not cuts or cuts[0] != start:
             cuts.insert(0, start)
         items: list[Item] = []
@@ -317,6 +340,31 @@ class FullOutline(Outline):
     def items(self) -> list[Item]:
         unit = ParsedUnit(self.module, 0)
         return [FullItem(stmt, unit) for stmt in self.module.body]
+
+
+_TRIPLE = re.compile(r"\"\"\"|\'\'\'|\\.")
+
+
+def _triple_quoted_spans(text: str) -> list[int]:
+    """Pair up triple quotes in order. A quote inside a comment or a one-line string can pair
+    wrongly; the cut it causes then fails to parse and the file is parsed whole, so it costs time only."""
+    if '"""' not in text and "'''" not in text:
+        return []
+    spans: list[int] = []
+    opening: str | None = None
+    for m in _TRIPLE.finditer(text):
+        token = m.group()
+        if token[0] == "\\":
+            continue
+        if opening is None:
+            opening = token
+            spans.append(m.start())
+        elif token == opening:
+            opening = None
+            spans.append(m.end())
+    if opening is not None:
+        spans.append(len(text))
+    return spans
 
 
 def _continues(text: str, pos: int) -> bool:

@@ -69,6 +69,9 @@ class Evaluator:
             return UNKNOWN
         if name in self.env:
             return self.env[name][0]
+        return _seen_from_afar(self._outer_value(name))
+
+    def _outer_value(self, name: str) -> Value:
         scope = self.scope
         if scope is not None:
             if name in scope.locals:
@@ -482,6 +485,14 @@ class Evaluator:
         if not producer.reusable:
             return False
         return all((self.stamp_of(name) or 0) == stamp for name, stamp in producer.stamps)
+
+
+def _seen_from_afar(value: Value) -> Value:
+    """A tensor read through a name bound in another scope or by a merge of definitions: still
+    the same kind, but no fix may re-evaluate its producer here."""
+    if isinstance(value, Tensor) and (value.via == "direct" or value.producer is not None):
+        return replace(value, via="variable" if value.via == "direct" else value.via, producer=None)
+    return value
 
 
 def from_call(value: Value, model: str | None) -> Value:

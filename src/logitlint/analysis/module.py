@@ -87,7 +87,13 @@ class ModuleContext:
             if item.kind != "statement" or "import" not in item.tokens:
                 continue
             text = getattr(item, "text", None)
-            if text is None or not text.lstrip().startswith(("import ", "from ")):
+            if text is None:  # a whole-file parse: the node is at hand
+                (node, _), = item.statements()
+                if (isinstance(node, cst.SimpleStatementLine) and len(node.body) == 1
+                        and isinstance(node.body[0], (cst.Import, cst.ImportFrom))):
+                    result[index] = list(self.cst_import_bindings(node.body[0]))
+                continue
+            if not text.lstrip().startswith(("import ", "from ")):
                 continue
             try:
                 tree = ast.parse(text)

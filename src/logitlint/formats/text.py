@@ -100,7 +100,7 @@ def summary(reports: Sequence[FileReport], *, fix_mode: bool = False) -> str:
         if unsafe:
             parts.append(f"{UNSAFE_MARK} {unsafe} fixable with `logitlint fix --unsafe-fixes` (changes values; review them).")
     elif not fix_mode:
-        parts.append("All checks passed.")
+        parts.append("No findings in the files checked;" if errors else "All checks passed.")
     if errors:
         parts.append(f"{errors} file{'s' * (errors != 1)} could not be checked.")
     return " ".join(parts) if not fix_mode else "\n".join(parts)

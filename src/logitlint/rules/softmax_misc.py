@@ -61,6 +61,7 @@ scores = F.softmax(logits, dim=-1)
         "import torch.nn as nn\nlayer = nn.LogSoftmax()\n",
         "import torch.nn.functional as F\nscores = F.softmax(pred.view(b, n, c))[:, :, :-1]\n",
         "from torch.nn.functional import softmin\nw = softmin(d, None)\n",
+        "import torch.nn.functional as F\n\ndef decode(pred):\n    b, n, c = pred.shape\n    return F.softmax(pred)\n",
     )
 
     def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
@@ -99,7 +100,46 @@ scores = F.softmax(logits, dim=-1)
             if not any(isinstance(e.slice, cst.Index) and isinstance(e.slice.value, cst.Ellipsis) for e in parent.slice):
                 if len(parent.slice) == 3:
                     return 3, "its result is indexed with three subscripts"
+        scope = ctx.ev.scope
+        if isinstance(operand, cst.Name) and scope is not None:
+            rank = _rank_read_nearby(operand.value, scope.node)
+            if rank is not None:
+                return rank
         return None, ""
+
+
+def _rank_read_nearby(name: str, function: cst.FunctionDef) -> tuple[int, str] | None:
+    """``B, T, C = x.shape`` or ``x.shape[2]`` (and no higher index) read in the same function."""
+    highest = -1
+    stack: list[cst.CSTNode] = [function.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Assign) and len(node.targets) == 1 and _shape_of(node.value, name):
+            target = node.targets[0].target
+            if isinstance(target, (cst.Tuple, cst.List)) and not any(isinstance(e, cst.StarredElement) for e in target.elements):
+                n = len(target.elements)
+                return n, f"`{syntax.dotted_name(node.value.func if isinstance(node.value, cst.Call) else node.value)}` unpacks into {n} names"
+        if isinstance(node, cst.Subscript) and _shape_of(node.value, name) and len(node.slice) == 1:
+            index = node.slice[0].slice
+            if isinstance(index, cst.Index):
+                value = syntax.int_literal(index.value)
+                highest = max(highest, value if value is not None else 99)
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "size" \
+                and syntax.dotted_name(node.func.value) == name and node.args:
+            value = syntax.int_literal(node.args[0].value)
+            highest = max(highest, value if value is not None else 99)
+        stack.extend(syntax.children(node))
+    if highest == 2:
+        return 3, f"`{name}.shape[2]` is read nearby"
+    return None
+
+
+def _shape_of(node: cst.BaseExpression, name: str) -> bool:
+    if isinstance(node, cst.Attribute) and node.attr.value == "shape":
+        return syntax.dotted_name(node.value) == name
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "size" and not node.args:
+        return syntax.dotted_name(node.func.value) == name
+    return False
 
 
 class ArgmaxOfSoftmax(Rule):

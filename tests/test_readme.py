@@ -1,0 +1,26 @@
+"""The README's set-up commands are the ones CI runs, and its rule table lists every rule."""
+
+from __future__ import annotations
+
+import re
+
+from logitlint.rules import rule_classes
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    command = "python -m pip install -e '.[test]' && python -m pytest"
+    assert command in README and command in ci
+
+
+def test_readme_example_command_names_a_shipped_example():
+    assert "logitlint check examples/" in README
+    assert list((ROOT / "examples").glob("*.py"))
+
+
+def test_readme_rule_table_lists_every_rule():
+    listed = set(re.findall(r"^\| (LGT\d{3}) \|", README, re.M))
+    assert listed == {cls.code for cls in rule_classes()}

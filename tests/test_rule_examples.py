@@ -1,0 +1,46 @@
+"""Every rule's own VALID and INVALID examples (as Fixit runs them): each INVALID example is
+reported with the rule's code, no VALID one is; and every rule is documented."""
+
+from __future__ import annotations
+
+import pytest
+
+from logitlint.engine import CheckSettings, check_source
+from logitlint.rules import rule_classes
+
+CASES = [(cls, "invalid", i, ex) for cls in rule_classes() for i, ex in enumerate(cls.invalid)]
+CASES += [(cls, "valid", i, ex) for cls in rule_classes() for i, ex in enumerate(cls.valid)]
+
+
+@pytest.mark.parametrize("prefilter", [True, False], ids=["prefilter", "full-parse"])
+@pytest.mark.parametrize("cls,which,index,source", CASES, ids=[f"{c.code}-{w}-{i}" for c, w, i, _ in CASES])
+def test_example(cls, which, index, source, prefilter):
+    codes = [d.code for d in check_source(source, "example.py", CheckSettings(prefilter=prefilter))]
+    if which == "invalid":
+        assert cls.code in codes, f"{cls.code} missed:\n{source}"
+    else:
+        assert cls.code not in codes, f"{cls.code} reported on a valid example:\n{source}"
+
+
+@pytest.mark.parametrize("cls", rule_classes(), ids=lambda c: c.code)
+def test_rule_is_documented(cls):
+    assert cls.code.startswith("LGT") and len(cls.code) == 6
+    assert cls.name == cls.name.lower() and " " not in cls.name
+    for part in ("summary", "what", "why", "example", "use_instead", "fix_safety"):
+        assert len(getattr(cls, part).strip()) > 20, f"{cls.code}.{part} is missing"
+    assert cls.valid and cls.invalid, f"{cls.code} needs VALID and INVALID examples"
+    if cls.fix_class is not None:
+        assert cls.fix_class.value in cls.fix_safety
+
+
+def test_rule_tokens_are_in_the_prefilter_vocabulary():
+    from logitlint.outline import SOFTMAX_NODIM, VOCABULARY
+
+    for cls in rule_classes():
+        assert cls.requires <= VOCABULARY | {SOFTMAX_NODIM}, cls.code
+
+
+def test_codes_and_names_are_unique():
+    classes = rule_classes()
+    assert len({c.code for c in classes}) == len(classes)
+    assert len({c.name for c in classes}) == len(classes)
