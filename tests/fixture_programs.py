@@ -58,9 +58,15 @@ def programs() -> list[FixtureProgram]:
             continue
         doc = before.read_text()
         split = lambda s: tuple(x.strip() for x in s.split(",") if x.strip())  # noqa: E731
-        found.append(FixtureProgram(
-            folder.name, before, folder / "after.py", _field(doc, "fix-class"), split(_field(doc, "inputs")),
-            split(_field(doc, "shapes")) if re.search(r"^shapes:", doc, re.M) else (),
-            _field(doc, "reference"),
-        ))
+        found.append(
+            FixtureProgram(
+                folder.name,
+                before,
+                folder / "after.py",
+                _field(doc, "fix-class"),
+                split(_field(doc, "inputs")),
+                split(_field(doc, "shapes")) if re.search(r"^shapes:", doc, re.M) else (),
+                _field(doc, "reference"),
+            )
+        )
     return found

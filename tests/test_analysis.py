@@ -17,17 +17,36 @@ def findings(source: str, prefilter: bool = True) -> list[str]:
 
 CASES = {
     # --- names -----------------------------------------------------------------------------------
-    "alias torch as th": ("import torch as th\nloss = th.nn.functional.cross_entropy(th.softmax(x, 1), y)\n", ["LGT101"]),
-    "from torch.nn import functional as F": ("from torch.nn import functional as F\nloss = F.cross_entropy(F.softmax(x, 1), y)\n", ["LGT101"]),
-    "from-imported functions": ("from torch.nn.functional import softmax as sm, cross_entropy as ce\nloss = ce(sm(x, 1), y)\n", ["LGT101"]),
-    "from torch import nn": ("from torch import nn\nloss = nn.CrossEntropyLoss()(nn.functional.softmax(x, dim=1), y)\n", ["LGT101"]),
+    "alias torch as th": (
+        "import torch as th\nloss = th.nn.functional.cross_entropy(th.softmax(x, 1), y)\n",
+        ["LGT101"],
+    ),
+    "from torch.nn import functional as F": (
+        "from torch.nn import functional as F\nloss = F.cross_entropy(F.softmax(x, 1), y)\n",
+        ["LGT101"],
+    ),
+    "from-imported functions": (
+        "from torch.nn.functional import softmax as sm, cross_entropy as ce\nloss = ce(sm(x, 1), y)\n",
+        ["LGT101"],
+    ),
+    "from torch import nn": (
+        "from torch import nn\nloss = nn.CrossEntropyLoss()(nn.functional.softmax(x, dim=1), y)\n",
+        ["LGT101"],
+    ),
     "F from another framework": ("import paddle.nn.functional as F\nloss = F.cross_entropy(F.softmax(x, 1), y)\n", []),
     "jax.nn": ("from jax import nn\nloss = nn.softmax(x)\n", []),
-    "F rebound at module level": ("import torch.nn.functional as F\nF = None\ndef f(x, y):\n    return F.cross_entropy(F.softmax(x, 1), y)\n", []),
-    "F imported locally from elsewhere": ("import torch.nn.functional as F\ndef f(x, y):\n    import paddle.nn.functional as F\n    return F.cross_entropy(F.softmax(x, 1), y)\n", []),
+    "F rebound at module level": (
+        "import torch.nn.functional as F\nF = None\ndef f(x, y):\n    return F.cross_entropy(F.softmax(x, 1), y)\n",
+        [],
+    ),
+    "F imported locally from elsewhere": (
+        "import torch.nn.functional as F\ndef f(x, y):\n    import paddle.nn.functional as F\n    return F.cross_entropy(F.softmax(x, 1), y)\n",
+        [],
+    ),
     "no imports at all": ("loss = F.cross_entropy(F.softmax(x, 1), y)\n", []),
     # --- values ----------------------------------------------------------------------------------
-    "same kind on both branches": ("""
+    "same kind on both branches": (
+        """
         import torch.nn.functional as F
         def f(x, y, c):
             if c:
@@ -35,8 +54,11 @@ CASES = {
             else:
                 p = F.softmax(2 * x, 1)
             return F.cross_entropy(p, y)
-        """, ["LGT101"]),
-    "kinds disagree across branches": ("""
+        """,
+        ["LGT101"],
+    ),
+    "kinds disagree across branches": (
+        """
         import torch.nn.functional as F
         def f(x, y, c):
             if c:
@@ -44,8 +66,11 @@ CASES = {
             else:
                 p = x
             return F.cross_entropy(p, y)
-        """, []),
-    "a branch that returns does not merge": ("""
+        """,
+        [],
+    ),
+    "a branch that returns does not merge": (
+        """
         import torch.nn.functional as F
         def f(x, y, c):
             if c:
@@ -53,40 +78,76 @@ CASES = {
             else:
                 raise ValueError(c)
             return F.cross_entropy(p, y)
-        """, ["LGT101"]),
-    "reassignment ends the fact": ("import torch.nn.functional as F\np = F.softmax(x, 1)\np = model(x)\nloss = F.cross_entropy(p, y)\n", []),
-    "reassigned later in the loop": ("""
+        """,
+        ["LGT101"],
+    ),
+    "reassignment ends the fact": (
+        "import torch.nn.functional as F\np = F.softmax(x, 1)\np = model(x)\nloss = F.cross_entropy(p, y)\n",
+        [],
+    ),
+    "reassigned later in the loop": (
+        """
         import torch.nn.functional as F
         def f(xs, y):
             p = F.softmax(xs[0], 1)
             for x in xs:
                 loss = F.cross_entropy(p, y)
                 p = x
-        """, []),
-    "inside a training loop": ("""
+        """,
+        [],
+    ),
+    "inside a training loop": (
+        """
         import torch
         import torch.nn.functional as F
         crit = torch.nn.CrossEntropyLoss()
         for x, y in loader:
             probs = F.softmax(model(x), dim=1)
             loss = crit(probs, y)
-        """, ["LGT101"]),
-    "tuple unpacking": ("import torch.nn.functional as F\nlogits, probs = x, F.softmax(x, 1)\nloss = F.cross_entropy(probs, y)\n", ["LGT101"]),
-    "unpacking the other element": ("import torch.nn.functional as F\nlogits, probs = x, F.softmax(x, 1)\nloss = F.cross_entropy(logits, y)\n", []),
-    "kind-preserving steps": ("import torch.nn.functional as F\np = F.softmax(x, -1)\nloss = F.cross_entropy(p.view(-1, 10).float().to(dev), y.view(-1))\n", ["LGT101"]),
-    "masking ends the fact": ("import torch.nn.functional as F\np = F.softmax(x, 1)\np[m] = 0\nloss = F.cross_entropy(p, y)\n", []),
-    "in-place arithmetic ends the fact": ("import torch.nn.functional as F\np = F.softmax(x, 1)\np.mul_(w)\nloss = F.cross_entropy(p, y)\n", []),
-    "arithmetic ends the fact": ("import torch.nn.functional as F\nloss = F.cross_entropy(F.softmax(x, 1) * 2, y)\n", []),
-    "walrus": ("import torch.nn.functional as F\nif (p := F.softmax(x, 1)) is not None:\n    loss = F.cross_entropy(p, y)\n", ["LGT101"]),
-    "closure reads the enclosing variable": ("""
+        """,
+        ["LGT101"],
+    ),
+    "tuple unpacking": (
+        "import torch.nn.functional as F\nlogits, probs = x, F.softmax(x, 1)\nloss = F.cross_entropy(probs, y)\n",
+        ["LGT101"],
+    ),
+    "unpacking the other element": (
+        "import torch.nn.functional as F\nlogits, probs = x, F.softmax(x, 1)\nloss = F.cross_entropy(logits, y)\n",
+        [],
+    ),
+    "kind-preserving steps": (
+        "import torch.nn.functional as F\np = F.softmax(x, -1)\nloss = F.cross_entropy(p.view(-1, 10).float().to(dev), y.view(-1))\n",
+        ["LGT101"],
+    ),
+    "masking ends the fact": (
+        "import torch.nn.functional as F\np = F.softmax(x, 1)\np[m] = 0\nloss = F.cross_entropy(p, y)\n",
+        [],
+    ),
+    "in-place arithmetic ends the fact": (
+        "import torch.nn.functional as F\np = F.softmax(x, 1)\np.mul_(w)\nloss = F.cross_entropy(p, y)\n",
+        [],
+    ),
+    "arithmetic ends the fact": (
+        "import torch.nn.functional as F\nloss = F.cross_entropy(F.softmax(x, 1) * 2, y)\n",
+        [],
+    ),
+    "walrus": (
+        "import torch.nn.functional as F\nif (p := F.softmax(x, 1)) is not None:\n    loss = F.cross_entropy(p, y)\n",
+        ["LGT101"],
+    ),
+    "closure reads the enclosing variable": (
+        """
         import torch.nn.functional as F
         def outer(x, y):
             p = F.softmax(x, 1)
             def inner():
                 return F.cross_entropy(p, y)
             return inner()
-        """, ["LGT101"]),
-    "try/except merge": ("""
+        """,
+        ["LGT101"],
+    ),
+    "try/except merge": (
+        """
         import torch.nn.functional as F
         def f(x, y):
             try:
@@ -94,25 +155,40 @@ CASES = {
             except Exception:
                 p = x
             return F.cross_entropy(p, y)
-        """, []),
-    "probabilities as the target are fine": ("import torch.nn.functional as F\nloss = F.cross_entropy(s, F.softmax(t, 1))\n", []),
+        """,
+        [],
+    ),
+    "probabilities as the target are fine": (
+        "import torch.nn.functional as F\nloss = F.cross_entropy(s, F.softmax(t, 1))\n",
+        [],
+    ),
     "names say nothing": ("import torch.nn.functional as F\nprobs = model(x)\nloss = F.cross_entropy(probs, y)\n", []),
-    "code in strings and comments": ('import torch.nn.functional as F\n"""F.cross_entropy(F.softmax(x, 1), y)"""\n# F.cross_entropy(F.softmax(x, 1), y)\ns = "F.cross_entropy(F.softmax(x, 1), y)"\n', []),
+    "code in strings and comments": (
+        'import torch.nn.functional as F\n"""F.cross_entropy(F.softmax(x, 1), y)"""\n# F.cross_entropy(F.softmax(x, 1), y)\ns = "F.cross_entropy(F.softmax(x, 1), y)"\n',
+        [],
+    ),
     # --- loss objects ----------------------------------------------------------------------------
-    "module-level loss object used in a function": ("""
+    "module-level loss object used in a function": (
+        """
         import torch.nn as nn
         criterion = nn.CrossEntropyLoss().cuda()
         def train(model, x, y):
             return criterion(model(x).softmax(dim=1), y)
-        """, ["LGT101"]),
-    "loss object reassigned to something else": ("""
+        """,
+        ["LGT101"],
+    ),
+    "loss object reassigned to something else": (
+        """
         import torch.nn as nn
         criterion = nn.CrossEntropyLoss()
         criterion = FocalLoss()
         def train(model, x, y):
             return criterion(model(x).softmax(dim=1), y)
-        """, []),
-    "self attribute set in another method": ("""
+        """,
+        [],
+    ),
+    "self attribute set in another method": (
+        """
         import torch
         from torch import nn
         class Model(nn.Module):
@@ -126,19 +202,36 @@ CASES = {
                 if y is not None:
                     return self.loss_fn(out, y)
                 return out
-        """, ["LGT101"]),
-    "self attribute that is not a torch loss": ("""
+        """,
+        ["LGT101"],
+    ),
+    "self attribute that is not a torch loss": (
+        """
         import torch.nn.functional as F
         class T:
             def __init__(self, cfg):
                 self.crit = build_loss(cfg)
             def step(self, x, y):
                 return self.crit(F.softmax(x, 1), y)
-        """, []),
-    "default argument loss object": ("import torch.nn as nn\nimport torch.nn.functional as F\ndef train(x, y, criterion=nn.CrossEntropyLoss()):\n    return criterion(F.softmax(x, 1), y)\n", ["LGT101"]),
-    "a lambda criterion": ("import torch.nn.functional as F\ncriterion = lambda a, b: ((a - b) ** 2).mean()\nloss = criterion(F.softmax(x, 1), y)\n", []),
-    "a custom loss class": ("import torch.nn.functional as F\nclass Focal:\n    def __call__(self, a, b):\n        return a\ncriterion = Focal()\nloss = criterion(F.softmax(x, 1), y)\n", []),
-    "criterion chosen from config": ("import torch.nn as nn\nimport torch.nn.functional as F\ncriterion = nn.CrossEntropyLoss() if cfg.ce else nn.MSELoss()\nloss = criterion(F.softmax(x, 1), y)\n", []),
+        """,
+        [],
+    ),
+    "default argument loss object": (
+        "import torch.nn as nn\nimport torch.nn.functional as F\ndef train(x, y, criterion=nn.CrossEntropyLoss()):\n    return criterion(F.softmax(x, 1), y)\n",
+        ["LGT101"],
+    ),
+    "a lambda criterion": (
+        "import torch.nn.functional as F\ncriterion = lambda a, b: ((a - b) ** 2).mean()\nloss = criterion(F.softmax(x, 1), y)\n",
+        [],
+    ),
+    "a custom loss class": (
+        "import torch.nn.functional as F\nclass Focal:\n    def __call__(self, a, b):\n        return a\ncriterion = Focal()\nloss = criterion(F.softmax(x, 1), y)\n",
+        [],
+    ),
+    "criterion chosen from config": (
+        "import torch.nn as nn\nimport torch.nn.functional as F\ncriterion = nn.CrossEntropyLoss() if cfg.ce else nn.MSELoss()\nloss = criterion(F.softmax(x, 1), y)\n",
+        [],
+    ),
     "negated nll gathers p[t]": ("import torch.nn.functional as F\np_t = -F.nll_loss(F.softmax(z, 1), t)\n", []),
 }
 

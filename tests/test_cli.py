@@ -61,7 +61,9 @@ def test_stdin(tmp_path):
 
 def test_fix_writes_and_reports(tmp_path):
     target = tmp_path / "a.py"
-    target.write_text(LOG_SOFTMAX + DOUBLE_SOFTMAX.replace("import torch.nn.functional as F\n", "import torch.nn.functional as F\n"))
+    target.write_text(
+        LOG_SOFTMAX + DOUBLE_SOFTMAX.replace("import torch.nn.functional as F\n", "import torch.nn.functional as F\n")
+    )
     result = run_cli("fix", "--show-fixes", str(target))
     assert "LGT201 fixed: Use log_softmax [finite]" in result.stdout
     assert "Fixed 1 finding in 1 file." in result.stdout

@@ -29,8 +29,9 @@ def test_fix_turns_before_into_after(program, tmp_path):
     assert "Fixed 0 findings" in again.stdout
 
 
-@pytest.mark.parametrize("program", [p for p in PROGRAMS if p.fix_class in ("bug-fix", "value-change")],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "program", [p for p in PROGRAMS if p.fix_class in ("bug-fix", "value-change")], ids=lambda p: p.name
+)
 def test_unsafe_fixes_need_the_flag(program, tmp_path):
     target = tmp_path / "program.py"
     shutil.copy(program.before, target)

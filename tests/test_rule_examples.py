@@ -7,19 +7,26 @@ import pytest
 
 from logitlint.engine import CheckSettings, check_source
 from logitlint.rules import rule_classes
+from logitlint.source import Source
 
 CASES = [(cls, "invalid", i, ex) for cls in rule_classes() for i, ex in enumerate(cls.invalid)]
 CASES += [(cls, "valid", i, ex) for cls in rule_classes() for i, ex in enumerate(cls.valid)]
 
 
 @pytest.mark.parametrize("prefilter", [True, False], ids=["prefilter", "full-parse"])
-@pytest.mark.parametrize("cls,which,index,source", CASES, ids=[f"{c.code}-{w}-{i}" for c, w, i, _ in CASES])
-def test_example(cls, which, index, source, prefilter):
-    codes = [d.code for d in check_source(source, "example.py", CheckSettings(prefilter=prefilter))]
-    if which == "invalid":
-        assert cls.code in codes, f"{cls.code} missed:\n{source}"
-    else:
-        assert cls.code not in codes, f"{cls.code} reported on a valid example:\n{source}"
+@pytest.mark.parametrize("cls,which,index,example", CASES, ids=[f"{c.code}-{w}-{i}" for c, w, i, _ in CASES])
+def test_example(cls, which, index, example, prefilter):
+    source = example if which == "valid" else example.source
+    found = [d for d in check_source(source, "example.py", CheckSettings(prefilter=prefilter)) if d.code == cls.code]
+    if which == "valid":
+        assert not found, f"{cls.code} reported on a valid example:\n{source}"
+        return
+    assert found, f"{cls.code} missed:\n{source}"
+    text = Source(source)
+    reported = [
+        source[text.offset(d.span.line, d.span.col) : text.offset(d.span.end_line, d.span.end_col)] for d in found
+    ]
+    assert example.at in reported, f"{cls.code} reported at {reported}, expected at {example.at!r}"
 
 
 @pytest.mark.parametrize("cls", rule_classes(), ids=lambda c: c.code)

@@ -62,7 +62,9 @@ def run(module, inputs: list, weights_seed: int = 7):
         return out, []
     loss = out
     if out.dim() > 0:
-        weights = torch.rand(out.shape, generator=torch.Generator().manual_seed(weights_seed), dtype=torch.float64).to(out.dtype)
+        weights = torch.rand(out.shape, generator=torch.Generator().manual_seed(weights_seed), dtype=torch.float64).to(
+            out.dtype
+        )
         loss = (out * weights).sum()
     grads = torch.autograd.grad(loss, [x for x in copies if x.requires_grad], allow_unused=True)
     return out.detach(), [g if g is not None else torch.zeros_like(x) for g, x in zip(grads, copies)]
@@ -107,7 +109,9 @@ def test_fix_class_holds_at_run_time(program: FixtureProgram):
         inputs = make_inputs(program, layout, dtype, scale, seed)
         b, a, ref = run(before, inputs), run(after, inputs), reference(program, inputs)
         where = f"{program.name} {layout} {dtype} scale={scale}"
-        assert close(a[0], ref[0].to(a[0].dtype), dtype) if not a[0].is_floating_point() else close(a[0], ref[0], dtype), f"fixed value != maths: {where}"
+        assert (
+            close(a[0], ref[0].to(a[0].dtype), dtype) if not a[0].is_floating_point() else close(a[0], ref[0], dtype)
+        ), f"fixed value != maths: {where}"
         assert all(close(x, y, dtype) for x, y in zip(a[1], ref[1])), f"fixed gradient != maths: {where}"
         if kind in ("exact", "finite", "precision"):
             assert all_close(b, a, dtype), f"value or gradient changed on moderate input: {where}"
@@ -160,3 +164,30 @@ def test_motivating_example_probability_table():
     original = before.compute()
     assert torch.allclose(fixed.double(), expected, rtol=1e-6), (fixed, expected)
     assert abs(original.item() - expected.item()) > 0.1, (original, expected)
+
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    batch=st.integers(1, 6),
+    classes=st.integers(2, 12),
+    scale=st.floats(0.1, 20.0),
+    seed=st.integers(0, 2**16),
+    name=st.sampled_from(["LGT101-direct", "LGT103-direct", "LGT201-direct", "LGT303-label-smoothing"]),
+)
+def test_fixed_programs_match_the_maths_on_random_shapes(batch, classes, scale, seed, name):
+    program = next(p for p in PROGRAMS if p.name == name)
+    gen = torch.Generator().manual_seed(seed)
+    inputs = []
+    for input_name in program.inputs:
+        if input_name == "logits":
+            inputs.append((torch.randn(batch, classes, generator=gen, dtype=torch.float64) * scale).requires_grad_())
+        else:
+            inputs.append(torch.randint(classes, (batch,), generator=gen))
+    fixed = run(program.load("after"), inputs)
+    expected = reference(program, inputs)
+    assert all_close(fixed, expected, torch.float64)

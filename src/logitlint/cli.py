@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="logitlint",
         description="Find and fix loss and probability misuse in PyTorch code "
-                    "(double softmax, log of softmax, probabilities into losses that expect logits, ...).",
+        "(double softmax, log of softmax, probabilities into losses that expect logits, ...).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -53,30 +53,52 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("paths", nargs="*", default=["."], metavar="PATH",
-                        help="files or folders to check (default: .); - reads standard input")
-    common.add_argument("--select", action="append", metavar="CODES",
-                        help="only these rules (comma-separated codes or prefixes, e.g. LGT1,LGT201)")
+    common.add_argument(
+        "paths",
+        nargs="*",
+        default=["."],
+        metavar="PATH",
+        help="files or folders to check (default: .); - reads standard input",
+    )
+    common.add_argument(
+        "--select",
+        action="append",
+        metavar="CODES",
+        help="only these rules (comma-separated codes or prefixes, e.g. LGT1,LGT201)",
+    )
     common.add_argument("--extend-select", action="append", metavar="CODES", help="add rules to the selection")
     common.add_argument("--ignore", action="append", metavar="CODES", help="skip these rules (codes or prefixes)")
     common.add_argument("--stdin-filename", metavar="PATH", help="the name to report for standard input")
     common.add_argument("--no-prefilter", action="store_true", help=argparse.SUPPRESS)
 
-    check = sub.add_parser("check", parents=[common], help="report findings",
-                           description="Report loss and probability misuse.", epilog=EPILOG,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    check = sub.add_parser(
+        "check",
+        parents=[common],
+        help="report findings",
+        description="Report loss and probability misuse.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     check.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format (default: text)")
     check.add_argument("--statistics", action="store_true", help="count findings by rule")
     check.add_argument("--no-source", action="store_true", help="do not print source excerpts")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
 
-    fix = sub.add_parser("fix", parents=[common], help="apply fixes",
-                         description="Apply fixes. Safe fixes (exact, finite, precision) by default; "
-                                     "--unsafe-fixes adds bug-fix and value-change fixes.",
-                         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    fix.add_argument("--unsafe-fixes", action="store_true",
-                     help="also apply fixes that change values (bug-fix, value-change)")
-    fix.add_argument("--diff", action="store_true", help="print a unified diff instead of writing; exit 1 if anything would change")
+    fix = sub.add_parser(
+        "fix",
+        parents=[common],
+        help="apply fixes",
+        description="Apply fixes. Safe fixes (exact, finite, precision) by default; "
+        "--unsafe-fixes adds bug-fix and value-change fixes.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    fix.add_argument(
+        "--unsafe-fixes", action="store_true", help="also apply fixes that change values (bug-fix, value-change)"
+    )
+    fix.add_argument(
+        "--diff", action="store_true", help="print a unified diff instead of writing; exit 1 if anything would change"
+    )
     fix.add_argument("--show-fixes", action="store_true", help="list every fix applied")
     fix.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format for what remains")
 
@@ -120,6 +142,7 @@ def _stdin_report(args, config: RunConfig, *, fix: bool) -> FileReport:
         source = Source.from_bytes(sys.stdin.buffer.read())
     except SourceError as exc:
         from logitlint.diagnostics import FileError
+
         return FileReport(name, error=FileError(name, str(exc)))
     if fix:
         report = fix_text(source, name, config)
@@ -143,8 +166,9 @@ def _reports(args, config: RunConfig, *, fix: bool, write: bool) -> list[FileRep
 def cmd_check(args, config: RunConfig) -> int:
     reports = _reports(args, config, fix=False, write=False)
     render = FORMATS[args.format]
-    sys.stdout.write(render(reports, color=use_color(sys.stdout), show_source=not args.no_source,
-                            statistics=args.statistics))
+    sys.stdout.write(
+        render(reports, color=use_color(sys.stdout), show_source=not args.no_source, statistics=args.statistics)
+    )
     if any(r.error is not None for r in reports):
         return 2
     if args.exit_zero:
@@ -158,11 +182,14 @@ def cmd_fix(args, config: RunConfig) -> int:
     if args.diff:
         for report in reports:
             if report.changed:
-                sys.stdout.writelines(difflib.unified_diff(
-                    (report.original or "").splitlines(keepends=True),
-                    (report.fixed or "").splitlines(keepends=True),
-                    fromfile=f"a/{report.path.lstrip('/')}", tofile=f"b/{report.path.lstrip('/')}",
-                ))
+                sys.stdout.writelines(
+                    difflib.unified_diff(
+                        (report.original or "").splitlines(keepends=True),
+                        (report.fixed or "").splitlines(keepends=True),
+                        fromfile=f"a/{report.path.lstrip('/')}",
+                        tofile=f"b/{report.path.lstrip('/')}",
+                    )
+                )
         _print_errors(reports)
         if any(r.error is not None for r in reports):
             return 2
@@ -176,7 +203,9 @@ def cmd_fix(args, config: RunConfig) -> int:
         for report in reports:
             for d in report.applied:
                 assert d.fix is not None
-                print(f"{d.path}:{d.span.line}:{d.span.col + 1}: {d.code} fixed: {d.fix.title} [{d.fix.fix_class.value}]")
+                print(
+                    f"{d.path}:{d.span.line}:{d.span.col + 1}: {d.code} fixed: {d.fix.title} [{d.fix.fix_class.value}]"
+                )
     for report in reports:
         for d, reason in report.dropped:
             print(f"{d.path}:{d.span.line}:{d.span.col + 1}: {d.code} fix not applied: {reason}", file=sys.stderr)

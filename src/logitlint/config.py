@@ -26,7 +26,9 @@ def validate_selectors(selectors: Iterable[str], key: str) -> list[str]:
         if not s:
             continue
         if s != "ALL" and not any(code.startswith(s) for code in known):
-            raise ConfigError(f"{key}: unknown rule code or prefix {selector!r} (codes are LGT101..LGT303; see `logitlint rules`)")
+            raise ConfigError(
+                f"{key}: unknown rule code or prefix {selector!r} (codes are LGT101..LGT303; see `logitlint rules`)"
+            )
         result.append(s)
     return result
 

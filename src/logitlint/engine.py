@@ -28,8 +28,18 @@ if TYPE_CHECKING:
     from logitlint.outline import ParsedUnit
 
 LOSS_WORDS = frozenset(
-    {"cross_entropy", "CrossEntropyLoss", "nll_loss", "NLLLoss", "kl_div", "KLDivLoss",
-     "binary_cross_entropy", "binary_cross_entropy_with_logits", "BCELoss", "BCEWithLogitsLoss"}
+    {
+        "cross_entropy",
+        "CrossEntropyLoss",
+        "nll_loss",
+        "NLLLoss",
+        "kl_div",
+        "KLDivLoss",
+        "binary_cross_entropy",
+        "binary_cross_entropy_with_logits",
+        "BCELoss",
+        "BCEWithLogitsLoss",
+    }
 )
 
 
@@ -47,7 +57,7 @@ class CheckSettings:
     is_package: bool = False
     project: ProjectView | None = None
     parse_cache: dict | None = None
-    noqa: bool = True  # honour ``# noqa`` (the flake8 adapter leaves that to flake8)
+    noqa: bool = True  # honour noqa comments (the flake8 adapter leaves that to flake8)
 
 
 class RuleContext:
@@ -91,8 +101,9 @@ class RuleContext:
         resolved = origin.resolve(self.check.path)
         if not resolved.line:
             return ()
-        return (Related(resolved.path or self.check.path, resolved.line, resolved.col,
-                        message or resolved.description),)
+        return (
+            Related(resolved.path or self.check.path, resolved.line, resolved.col, message or resolved.description),
+        )
 
     def where(self, origin: Origin | None) -> str:
         """``line 12`` or ``models.py:12`` for a message."""
@@ -115,10 +126,19 @@ class RuleContext:
         fix_note: str | None = None,
     ) -> None:
         span = self.unit.span(node)
-        self.check.add(Diagnostic(
-            rule.code, rule.name, message, severity or rule.severity, self.check.path, span, fix,
-            related, fix_note=fix_note,
-        ))
+        self.check.add(
+            Diagnostic(
+                rule.code,
+                rule.name,
+                message,
+                severity or rule.severity,
+                self.check.path,
+                span,
+                fix,
+                related,
+                fix_note=fix_note,
+            )
+        )
 
     def fix(self, rule: Rule, title: str, edits: Iterable[Edit], fix_class: FixClass | None = None) -> Fix:
         return Fix(title, fix_class or rule.fix_class or FixClass.BUG_FIX, tuple(edits))
@@ -145,8 +165,11 @@ class FileCheck:
         if not self.rules:
             return []
         try:
-            outline: Outline = Outline(self.text, cache=self.settings.parse_cache) if self.settings.prefilter \
+            outline: Outline = (
+                Outline(self.text, cache=self.settings.parse_cache)
+                if self.settings.prefilter
                 else FullOutline(self.text, cache=self.settings.parse_cache)
+            )
             if self.settings.prefilter and not self._may_matter(outline):
                 return []
             self._analyse(outline)
@@ -197,8 +220,13 @@ class FileCheck:
     # --- which units to walk ---------------------------------------------------------------------
     def _analyse(self, outline: Outline) -> None:
         settings = self.settings
-        self.ctx = ctx = ModuleContext(outline, self.path, module_name=settings.module_name,
-                                       is_package=settings.is_package, project=settings.project)
+        self.ctx = ctx = ModuleContext(
+            outline,
+            self.path,
+            module_name=settings.module_name,
+            is_package=settings.is_package,
+            project=settings.project,
+        )
         watched = self._sensitive_globals(ctx)
         module_walk = False
         for item in outline.items:
@@ -263,8 +291,10 @@ class FileCheck:
         while changed:  # methods that pass a parameter on to a loss
             changed = False
             for member in members:
-                if member.kind == "function" and member.name not in local and (
-                    member.tokens & LOSS_WORDS or self._mentions(member, local)
+                if (
+                    member.kind == "function"
+                    and member.name not in local
+                    and (member.tokens & LOSS_WORDS or self._mentions(member, local))
                 ):
                     fn = self.ctx.function_for_item(member, cls=cls)
                     if fn.summary().sinks:
@@ -369,7 +399,11 @@ def _self_attributes(stmt: cst.BaseStatement) -> set[str]:
         elif isinstance(node, cst.AnnAssign):
             found.update(n.split(".", 1)[1] for n in syntax.target_names(node.target) if "." in n)
         if isinstance(node, (cst.BaseStatement, cst.BaseSuite, cst.BaseSmallStatement)):
-            stack.extend(c for c in syntax.children(node) if isinstance(c, (cst.BaseStatement, cst.BaseSuite, cst.BaseSmallStatement)))
+            stack.extend(
+                c
+                for c in syntax.children(node)
+                if isinstance(c, (cst.BaseStatement, cst.BaseSuite, cst.BaseSmallStatement))
+            )
     return found
 
 

@@ -12,10 +12,34 @@ from pathlib import Path
 
 # As ruff's defaults: folders that are never someone's source.
 DEFAULT_EXCLUDES = (
-    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".mypy_cache",
-    ".nox", ".pants.d", ".pyenv", ".pytest_cache", ".pytype", ".ruff_cache", ".svn", ".tox", ".venv",
-    ".vscode", "__pypackages__", "__pycache__", "_build", "buck-out", "build", "dist", "node_modules",
-    "site-packages", "venv", ".logitlint_cache",
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    ".git",
+    ".git-rewrite",
+    ".hg",
+    ".ipynb_checkpoints",
+    ".mypy_cache",
+    ".nox",
+    ".pants.d",
+    ".pyenv",
+    ".pytest_cache",
+    ".pytype",
+    ".ruff_cache",
+    ".svn",
+    ".tox",
+    ".venv",
+    ".vscode",
+    "__pypackages__",
+    "__pycache__",
+    "_build",
+    "buck-out",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+    "venv",
+    ".logitlint_cache",
 )
 SUFFIXES = (".py", ".pyi")
 
@@ -48,8 +72,9 @@ def excluded(path: Path, patterns: Iterable[str], root: Path | None = None) -> b
     return False
 
 
-def discover(paths: Iterable[str], excludes: Iterable[str] = DEFAULT_EXCLUDES,
-             errors: list[tuple[str, str]] | None = None) -> list[Discovered]:
+def discover(
+    paths: Iterable[str], excludes: Iterable[str] = DEFAULT_EXCLUDES, errors: list[tuple[str, str]] | None = None
+) -> list[Discovered]:
     """Python files (and notebooks) under ``paths``, in a stable order, without duplicates."""
     excludes = tuple(excludes)
     found: dict[Path, Discovered] = {}

@@ -52,7 +52,7 @@ class Spelling:
                 if qualname == bound or qualname.startswith(bound + "."):
                     if self.ctx.global_value(local) != self.ctx.import_value(bound):
                         continue  # rebound elsewhere in the module
-                    candidate = local + qualname[len(bound):]
+                    candidate = local + qualname[len(bound) :]
                     if best is None or len(candidate) < len(best):
                         best = candidate
         if best is not None:
@@ -81,7 +81,9 @@ def _after_docstring(text: str) -> int:
         return 1
     line = 1
     for node in tree.body:
-        is_doc = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        is_doc = (
+            isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        )
         is_future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
         if (is_doc and node is tree.body[0]) or is_future:
             line = (node.end_lineno or node.lineno) + 1
@@ -99,7 +101,9 @@ def offsets(text: str, span: Span, line_starts: Sequence[int]) -> tuple[int, int
     return at(span.line, span.col), at(span.end_line, span.end_col)
 
 
-def apply_fixes(text: str, diagnostics: Iterable[Diagnostic], line_starts: Sequence[int]) -> tuple[str, list[Diagnostic]]:
+def apply_fixes(
+    text: str, diagnostics: Iterable[Diagnostic], line_starts: Sequence[int]
+) -> tuple[str, list[Diagnostic]]:
     """Apply the fixes that do not overlap (a fix's edits go in together or not at all).
 
     Returns the new text and the diagnostics whose fixes were applied. Identical edits from

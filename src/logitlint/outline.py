@@ -48,7 +48,11 @@ class UnitParseError(Exception):
 
 def scan_tokens(text: str) -> list[tuple[int, str]]:
     tokens = [(m.start(), m.group()) for m in _TOKEN_RE.finditer(text)]
-    extra = [(pos, SOFTMAX_NODIM) for pos, word in tokens if word in _SOFTMAX_CALLABLES and _single_argument(text, pos + len(word))]
+    extra = [
+        (pos, SOFTMAX_NODIM)
+        for pos, word in tokens
+        if word in _SOFTMAX_CALLABLES and _single_argument(text, pos + len(word))
+    ]
     if extra:
         tokens = sorted(tokens + extra)
     return tokens
@@ -91,8 +95,10 @@ class ParsedUnit:
             self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
         rng = self._positions[node]
         return Span(
-            rng.start.line + self.line_delta, rng.start.column,
-            rng.end.line + self.line_delta, rng.end.column,
+            rng.start.line + self.line_delta,
+            rng.start.column,
+            rng.end.line + self.line_delta,
+            rng.end.column,
         )
 
     def code(self, node: cst.CSTNode) -> str:
@@ -143,7 +149,7 @@ class LazyItem(Item):
 
     @property
     def text(self) -> str:
-        return self.outline.text[self.start:self.end]
+        return self.outline.text[self.start : self.end]
 
     def last_line(self) -> int:
         code = self.text.rstrip()
@@ -152,7 +158,7 @@ class LazyItem(Item):
         return self.outline.line_of(self.start + len(code))
 
     def mentions(self, word: str) -> bool:
-        return re.search(r"\b" + re.escape(word) + r"\b", self.outline.text[self.start:self.end]) is not None
+        return re.search(r"\b" + re.escape(word) + r"\b", self.outline.text[self.start : self.end]) is not None
 
     def statements(self) -> list[tuple[cst.BaseStatement, ParsedUnit]]:
         if self._parsed is None:
@@ -186,11 +192,11 @@ class LazyClassItem(LazyItem):
         eol = _NEWLINE.search(text, colon, self.end)
         if eol is None:
             return None
-        rest = text[colon + 1:eol.start()].strip()
+        rest = text[colon + 1 : eol.start()].strip()
         if rest and not rest.startswith("#"):
             return None  # class A: pass
         body = eol.end()
-        for line in _NEWLINE.split(text[body:self.end]):
+        for line in _NEWLINE.split(text[body : self.end]):
             stripped = line.lstrip(" \t")
             if stripped and not stripped.startswith("#"):
                 indent = line[: len(line) - len(stripped)]
@@ -202,10 +208,10 @@ class LazyClassItem(LazyItem):
 
     def header(self) -> tuple[cst.ClassDef, ParsedUnit]:
         if self._layout is None:
-            (node, unit), = self.statements()
+            ((node, unit),) = self.statements()
             return node, unit  # type: ignore[return-value]
         body, indent = self._layout
-        text = self.outline.text[self.start:body]
+        text = self.outline.text[self.start : body]
         if not text.endswith(("\n", "\r")):
             text += "\n"
         module = parse_text(text + indent + "pass\n", self.outline.cache)
@@ -217,7 +223,7 @@ class LazyClassItem(LazyItem):
     @cached_property
     def members(self) -> list[Item]:
         if self._layout is None:
-            (node, unit), = self.statements()
+            ((node, unit),) = self.statements()
             return [FullItem(stmt, unit) for stmt in node.body.body]  # type: ignore[attr-defined]
         body, indent = self._layout
         boundary = re.compile(r"^" + re.escape(indent) + r"(?=[^\s#)\]}])(?!(?:else|elif|except|finally)\b)", re.M)
@@ -303,15 +309,18 @@ class Outline:
 
     def split(self, start: int, end: int, boundary: re.Pattern[str], indent: str) -> list[Item]:
         text = self.text
-        cuts = [m.start() for m in boundary.finditer(text, start, end)
-                if not _continues(text, m.start()) and not self._in_string(m.start())]
+        cuts = [
+            m.start()
+            for m in boundary.finditer(text, start, end)
+            if not _continues(text, m.start()) and not self._in_string(m.start())
+        ]
         if not cuts or cuts[0] != start:
             cuts.insert(0, start)
         items: list[Item] = []
         pending: int | None = None  # start of decorator lines waiting for their def/class
         for i, cut in enumerate(cuts):
             stop = cuts[i + 1] if i + 1 < len(cuts) else end
-            head = text[cut + len(indent):cut + len(indent) + 1]
+            head = text[cut + len(indent) : cut + len(indent) + 1]
             if head == "@" or (pending is not None and not _KEYWORD.match(text, cut)):
                 pending = cut if pending is None else pending
                 if i + 1 < len(cuts):
@@ -371,7 +380,7 @@ def _continues(text: str, pos: int) -> bool:
     """Does the line before ``pos`` end with a backslash continuation?"""
     if pos == 0:
         return False
-    prev = text[max(0, pos - 3):pos].rstrip("\r\n")
+    prev = text[max(0, pos - 3) : pos].rstrip("\r\n")
     return prev.endswith("\\")
 
 
@@ -390,7 +399,7 @@ def _header_colon(text: str, pos: int, end: int) -> int | None:
             i = nl.start() if nl else end
             continue
         elif c in "\"'":
-            quote = text[i:i + 3] if text[i:i + 3] in ('"""', "'''") else c
+            quote = text[i : i + 3] if text[i : i + 3] in ('"""', "'''") else c
             close = text.find(quote, i + len(quote), end)
             if close < 0:
                 return None

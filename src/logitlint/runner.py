@@ -85,13 +85,24 @@ def fix_file(path: Path, config: RunConfig, *, write: bool = True) -> FileReport
 def fix_text(source: Source, path: str, config: RunConfig) -> FileReport:
     settings = config.settings(path)
     try:
-        outcome = fix_source(source.text, lambda text: check_source(text, path, settings),
-                             unsafe=config.unsafe_fixes, newline=source.newline)
+        outcome = fix_source(
+            source.text,
+            lambda text: check_source(text, path, settings),
+            unsafe=config.unsafe_fixes,
+            newline=source.newline,
+        )
     except SyntaxErrorInFile as exc:
-        return FileReport(path, error=FileError(path, f"syntax error: {exc}", exc.line, exc.col, "LGT001"),
-                          original=source.text)
-    return FileReport(path, outcome.remaining, applied=outcome.applied, dropped=outcome.dropped,
-                      original=source.text, fixed=outcome.text)
+        return FileReport(
+            path, error=FileError(path, f"syntax error: {exc}", exc.line, exc.col, "LGT001"), original=source.text
+        )
+    return FileReport(
+        path,
+        outcome.remaining,
+        applied=outcome.applied,
+        dropped=outcome.dropped,
+        original=source.text,
+        fixed=outcome.text,
+    )
 
 
 def _describe(exc: BaseException) -> str:

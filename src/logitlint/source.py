@@ -71,4 +71,4 @@ class Source:
         if not 1 <= line <= len(starts):
             return ""
         end = starts[line] if line < len(starts) else len(self.text)
-        return self.text[starts[line - 1]:end].rstrip("\r\n")
+        return self.text[starts[line - 1] : end].rstrip("\r\n")

@@ -14,8 +14,23 @@ import libcst as cst
 
 from logitlint.analysis import syntax, torchapi
 from logitlint.analysis.values import (
-    UNKNOWN, ClassValue, FunctionValue, Instance, Kind, Layer, LossObject, Origin, Param, Producer,
-    Ref, SelfValue, Sequential, Tensor, TupleValue, Value, merge,
+    UNKNOWN,
+    ClassValue,
+    FunctionValue,
+    Instance,
+    Kind,
+    Layer,
+    LossObject,
+    Origin,
+    Param,
+    Producer,
+    Ref,
+    SelfValue,
+    Sequential,
+    Tensor,
+    TupleValue,
+    Value,
+    merge,
 )
 
 if TYPE_CHECKING:
@@ -163,8 +178,11 @@ class Evaluator:
         base = self.eval(node.value)
         for element in node.slice:
             self._eval_children(element)
-        index = syntax.int_literal(node.slice[0].slice.value) if (
-            len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index)) else None
+        index = (
+            syntax.int_literal(node.slice[0].slice.value)
+            if (len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index))
+            else None
+        )
         if isinstance(base, TupleValue):
             if index is not None and -len(base.items) <= index < len(base.items):
                 return base.items[index]
@@ -245,8 +263,13 @@ class Evaluator:
             dim = self._normaliser_dim(node.left, node.right)
             if dim is not None:
                 ndim = left.ndim if isinstance(left, Tensor) else None
-                return Tensor(Kind.PROBS, "normalised", dim=dim[0], ndim=ndim,
-                              origin=Origin("a tensor normalised by its sum", node, self.unit))
+                return Tensor(
+                    Kind.PROBS,
+                    "normalised",
+                    dim=dim[0],
+                    ndim=ndim,
+                    origin=Origin("a tensor normalised by its sum", node, self.unit),
+                )
         del right
         return UNKNOWN
 
@@ -338,13 +361,18 @@ class Evaluator:
             return self.log_of(receiver, node)
         if name == "exp":
             return self.exp_of(receiver, node)
-        if isinstance(receiver, Param) and (name in torchapi.KIND_PRESERVING_SAME_AXES or name in torchapi.KIND_PRESERVING_RESHAPE):
+        if isinstance(receiver, Param) and (
+            name in torchapi.KIND_PRESERVING_SAME_AXES or name in torchapi.KIND_PRESERVING_RESHAPE
+        ):
             return receiver
         if name in ("view", "reshape"):
             ndim = self._rank_from_sizes(node)
             if isinstance(receiver, Tensor):
-                return replace(receiver.through("steps", keep_dim=False, keep_producer=False), ndim=ndim,
-                               ndim_evidence=f".{name}(...)" if ndim else "")
+                return replace(
+                    receiver.through("steps", keep_dim=False, keep_producer=False),
+                    ndim=ndim,
+                    ndim_evidence=f".{name}(...)" if ndim else "",
+                )
             return Tensor(Kind.TENSOR, ndim=ndim, ndim_evidence=f".{name}(...)") if ndim else UNKNOWN
         if isinstance(receiver, Tensor):
             if name in torchapi.KIND_PRESERVING_SAME_AXES:
@@ -382,8 +410,14 @@ class Evaluator:
         if qual in torchapi.LAYERS:
             bound = syntax.bind_args(node, torchapi.SIGNATURES[qual])
             dim_node = bound.get("dim")
-            return Layer(torchapi.LAYERS[qual], syntax.int_literal(dim_node), dim_node is not None,
-                         Origin(f"`{self.code(node.func)}(...)` output", node, self.unit), node, self.unit)
+            return Layer(
+                torchapi.LAYERS[qual],
+                syntax.int_literal(dim_node),
+                dim_node is not None,
+                Origin(f"`{self.code(node.func)}(...)` output", node, self.unit),
+                node,
+                self.unit,
+            )
         if qual in torchapi.LOSS_BY_MODULE:
             bound = syntax.bind_args(node, torchapi.SIGNATURES[qual])
             args = tuple((name, self.code(arg.value)) for name, arg in bound.args.items())
@@ -404,12 +438,22 @@ class Evaluator:
         if qual in torchapi.SIZED_CONSTRUCTORS:
             ndim = self._rank_from_sizes(node)
             return Tensor(Kind.TENSOR, ndim=ndim, ndim_evidence=f"{self.code(node.func)}(...)") if ndim else UNKNOWN
-        if qual in ("torch.clone", "torch.squeeze", "torch.unsqueeze", "torch.flatten", "torch.reshape",
-                    "torch.gather", "torch.transpose", "torch.permute"):
+        if qual in (
+            "torch.clone",
+            "torch.squeeze",
+            "torch.unsqueeze",
+            "torch.flatten",
+            "torch.reshape",
+            "torch.gather",
+            "torch.transpose",
+            "torch.permute",
+        ):
             value = self._first_value(node)
             if isinstance(value, Tensor):
-                return replace(value.through("steps", keep_dim=qual == "torch.clone", keep_producer=False),
-                               ndim=value.ndim if qual == "torch.clone" else None)
+                return replace(
+                    value.through("steps", keep_dim=qual == "torch.clone", keep_producer=False),
+                    ndim=value.ndim if qual == "torch.clone" else None,
+                )
             if isinstance(value, Param):
                 return value
         return UNKNOWN
@@ -424,15 +468,28 @@ class Evaluator:
 
     def log_of(self, value: Value, node: cst.Call) -> Value:
         if isinstance(value, Tensor) and value.kind is Kind.PROBS:
-            return replace(value, kind=Kind.LOG_PROBS, source="log", producer=None, via="direct",
-                           origin=Origin("the log of " + (value.origin.description if value.origin else "probabilities"),
-                                         node, self.unit))
+            return replace(
+                value,
+                kind=Kind.LOG_PROBS,
+                source="log",
+                producer=None,
+                via="direct",
+                origin=Origin(
+                    "the log of " + (value.origin.description if value.origin else "probabilities"), node, self.unit
+                ),
+            )
         return UNKNOWN
 
     def exp_of(self, value: Value, node: cst.Call) -> Value:
         if isinstance(value, Tensor) and value.kind is Kind.LOG_PROBS:
-            return replace(value, kind=Kind.PROBS, source="exp", producer=None, via="direct",
-                           origin=Origin("exp of log-probabilities", node, self.unit))
+            return replace(
+                value,
+                kind=Kind.PROBS,
+                source="exp",
+                producer=None,
+                via="direct",
+                origin=Origin("exp of log-probabilities", node, self.unit),
+            )
         return UNKNOWN
 
     def produce(
@@ -452,8 +509,18 @@ class Evaluator:
         ndim = operand_value.ndim if isinstance(operand_value, Tensor) else None
         evidence = operand_value.ndim_evidence if isinstance(operand_value, Tensor) else ""
         if layer is not None:
-            producer = Producer(node, self.unit, op, form, operand, None, None, False, node.func,  # type: ignore[arg-type]
-                                *self._call_state(node))
+            producer = Producer(
+                node,
+                self.unit,
+                op,
+                form,
+                operand,
+                None,
+                None,
+                False,
+                node.func,  # type: ignore[arg-type]
+                *self._call_state(node),
+            )
             origin = layer.origin or Origin(op, node, self.unit)
             dim = layer.dim if op in _SOFTMAX_OPS else None
             return Tensor(kind, op, dim=dim, ndim=ndim, ndim_evidence=evidence, origin=origin, producer=producer)
@@ -461,8 +528,18 @@ class Evaluator:
         bound = syntax.bind_args(node, params)
         dim_node = bound.get("dim")
         extra = (not bound.complete) or "_stacklevel" in bound or "out" in bound
-        producer = Producer(node, self.unit, op, form, operand, dim_node, bound.get("dtype"), extra,  # type: ignore[arg-type]
-                            node.func, *self._call_state(node))
+        producer = Producer(
+            node,
+            self.unit,
+            op,
+            form,
+            operand,
+            dim_node,
+            bound.get("dtype"),
+            extra,  # type: ignore[arg-type]
+            node.func,
+            *self._call_state(node),
+        )
         dim = syntax.int_literal(dim_node) if op in _SOFTMAX_OPS else None
         origin = Origin(f"`{self.code(node.func)}(...)` output", node, self.unit)
         return Tensor(kind, op, dim=dim, ndim=ndim, ndim_evidence=evidence, origin=origin, producer=producer)

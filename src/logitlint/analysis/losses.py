@@ -51,7 +51,11 @@ class LossCall:
 
     @property
     def name(self) -> str:
-        return self.spec.functional.rsplit(".", 1)[-1] if self.form == "functional" else self.spec.module.rsplit(".", 1)[-1]
+        return (
+            self.spec.functional.rsplit(".", 1)[-1]
+            if self.form == "functional"
+            else self.spec.module.rsplit(".", 1)[-1]
+        )
 
 
 def recognise(call: cst.Call, ev: Evaluator) -> LossCall | None:

@@ -16,8 +16,16 @@ import libcst as cst
 
 from logitlint.analysis import syntax, torchapi
 from logitlint.analysis.values import (
-    UNKNOWN, ClassValue, FunctionValue, Instance, LossObject, Origin, Param, Ref, Tensor, TupleValue,
-    Value, merge_all,
+    UNKNOWN,
+    ClassValue,
+    FunctionValue,
+    LossObject,
+    Origin,
+    Param,
+    Ref,
+    TupleValue,
+    Value,
+    merge_all,
 )
 from logitlint.outline import Item, Outline, ParsedUnit
 
@@ -88,9 +96,12 @@ class ModuleContext:
                 continue
             text = getattr(item, "text", None)
             if text is None:  # a whole-file parse: the node is at hand
-                (node, _), = item.statements()
-                if (isinstance(node, cst.SimpleStatementLine) and len(node.body) == 1
-                        and isinstance(node.body[0], (cst.Import, cst.ImportFrom))):
+                ((node, _),) = item.statements()
+                if (
+                    isinstance(node, cst.SimpleStatementLine)
+                    and len(node.body) == 1
+                    and isinstance(node.body[0], (cst.Import, cst.ImportFrom))
+                ):
                     result[index] = list(self.cst_import_bindings(node.body[0]))
                 continue
             if not text.lstrip().startswith(("import ", "from ")):
@@ -238,13 +249,19 @@ class ModuleContext:
 
     # --- functions and classes ----------------------------------------------------------------
     def function_for_item(self, item: Item, cls: ClassInfo | None = None) -> FunctionInfo:
-        (node, unit), = item.statements()[:1] or [(None, None)]
+        ((node, unit),) = item.statements()[:1] or [(None, None)]
         if not isinstance(node, cst.FunctionDef):
             raise LookupError("not a function")
         return self.function_info(node, unit, cls=cls)
 
-    def function_info(self, node: cst.FunctionDef, unit: ParsedUnit, *, cls: ClassInfo | None = None,
-                      parent: FunctionInfo | None = None) -> FunctionInfo:
+    def function_info(
+        self,
+        node: cst.FunctionDef,
+        unit: ParsedUnit,
+        *,
+        cls: ClassInfo | None = None,
+        parent: FunctionInfo | None = None,
+    ) -> FunctionInfo:
         info = self._functions.get(id(node))
         if info is None:
             info = FunctionInfo(self, node, unit, cls=cls, parent=parent)
@@ -275,8 +292,9 @@ def _all_statements_deep(stmt: cst.CSTNode) -> Iterator[cst.CSTNode]:
             stack.extend(c for c in syntax.children(node) if isinstance(c, (cst.BaseStatement, cst.BaseSuite)))
 
 
-def _small_bindings(small: cst.BaseSmallStatement, name: str, evaluator, unit: ParsedUnit,
-                    ctx: ModuleContext) -> Iterator[Value]:
+def _small_bindings(
+    small: cst.BaseSmallStatement, name: str, evaluator, unit: ParsedUnit, ctx: ModuleContext
+) -> Iterator[Value]:
     if isinstance(small, cst.Assign):
         for target in small.targets:
             if name in syntax.target_names(target.target):
@@ -306,15 +324,18 @@ def _unpack(target: cst.BaseExpression, name: str, value: Value) -> Value:
     return UNKNOWN
 
 
-unpack = _unpack
-small_bindings = _small_bindings
-
-
 class FunctionInfo:
     """A function or method: its parameters, local names, and (on demand) its summary."""
 
-    def __init__(self, ctx: ModuleContext, node: cst.FunctionDef, unit: ParsedUnit, *,
-                 cls: ClassInfo | None = None, parent: FunctionInfo | None = None):
+    def __init__(
+        self,
+        ctx: ModuleContext,
+        node: cst.FunctionDef,
+        unit: ParsedUnit,
+        *,
+        cls: ClassInfo | None = None,
+        parent: FunctionInfo | None = None,
+    ):
         self.ctx, self.node, self.unit, self.cls, self.parent = ctx, node, unit, cls, parent
         self.name = node.name.value
         self._summary: Summary | None = None
@@ -375,9 +396,11 @@ class FunctionInfo:
             if param.name.value == name:
                 if index == 0 and self.self_name == name:
                     from logitlint.analysis.values import SelfValue
+
                     return SelfValue(self.cls)
                 if param.default is not None:
                     from logitlint.analysis.evaluate import Evaluator
+
                     default = Evaluator(self.ctx, self.parent, flow_insensitive=True).eval(param.default)
                     if isinstance(default, LossObject):
                         return default
@@ -387,6 +410,7 @@ class FunctionInfo:
             if param.name.value == name:
                 if param.default is not None:
                     from logitlint.analysis.evaluate import Evaluator
+
                     default = Evaluator(self.ctx, self.parent, flow_insensitive=True).eval(param.default)
                     if isinstance(default, LossObject):
                         return default
@@ -418,9 +442,11 @@ class FunctionInfo:
                     for small in stmt.body:
                         values.extend(_small_bindings(small, name, evaluator, self.unit, self.ctx))
                 elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) and stmt.name.value == name:
-                    values.append(FunctionValue(self.ctx.function_info(stmt, self.unit, parent=self))
-                                  if isinstance(stmt, cst.FunctionDef)
-                                  else ClassValue(self.ctx.class_info_for_node(stmt, self.unit)))
+                    values.append(
+                        FunctionValue(self.ctx.function_info(stmt, self.unit, parent=self))
+                        if isinstance(stmt, cst.FunctionDef)
+                        else ClassValue(self.ctx.class_info_for_node(stmt, self.unit))
+                    )
                 elif isinstance(stmt, (cst.For, cst.With, cst.Try, cst.TryStar)):
                     if isinstance(stmt, cst.For) and name in syntax.target_names(stmt.target):
                         values.append(UNKNOWN)
@@ -457,6 +483,40 @@ class FunctionInfo:
             guard.active.discard(key)
         return self._summary
 
+    def attribute_bindings(self, self_name: str, attr: str) -> Iterator[Value]:
+        """Values this method assigns to ``self.attr`` (also via ``self.add_module("attr", m)``)."""
+        from logitlint.analysis.evaluate import Evaluator
+
+        key = f"{self_name}.{attr}"
+        evaluator = Evaluator(self.ctx, self, flow_insensitive=True)
+        for stmt in syntax.walk_statements(syntax.body_statements(self.node.body)):
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                if isinstance(small, cst.Assign):
+                    for target in small.targets:
+                        if key in syntax.target_names(target.target):
+                            value = _unpack(target.target, key, evaluator.eval(small.value))
+                            yield UNKNOWN if isinstance(value, Param) else value
+                elif isinstance(small, (cst.AnnAssign, cst.AugAssign)) and key in syntax.target_names(small.target):
+                    if isinstance(small, cst.AnnAssign) and small.value is not None:
+                        yield evaluator.eval(small.value)
+                    else:
+                        yield UNKNOWN
+                elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+                    call = small.value
+                    callee = syntax.dotted_name(call.func)
+                    if callee == f"{self_name}.add_module" and len(call.args) >= 2:
+                        if syntax.string_literal(call.args[0].value) == attr:
+                            yield evaluator.eval(call.args[1].value)
+                    elif (
+                        callee == "setattr"
+                        and len(call.args) >= 3
+                        and syntax.dotted_name(call.args[0].value) == self_name
+                    ):
+                        if syntax.string_literal(call.args[1].value) in (attr, None):
+                            yield UNKNOWN
+
     def call_param_index(self, index: int, keyword: str | None) -> int | None:
         """Map a call's positional index or keyword to the parameter index used by Param."""
         offset = 1 if self.self_name is not None else 0
@@ -470,8 +530,14 @@ class ClassInfo:
     """A class: its bases, its attributes (``self.x`` assigned in any method) and what calling an
     instance returns (``forward``'s summary for an nn.Module)."""
 
-    def __init__(self, ctx: ModuleContext, *, item: Item | None = None, node: cst.ClassDef | None = None,
-                 unit: ParsedUnit | None = None):
+    def __init__(
+        self,
+        ctx: ModuleContext,
+        *,
+        item: Item | None = None,
+        node: cst.ClassDef | None = None,
+        unit: ParsedUnit | None = None,
+    ):
         self.ctx, self.item = ctx, item
         self._node, self._unit = node, unit
         self.name = item.name if item is not None else node.name.value  # type: ignore[union-attr]
@@ -512,7 +578,9 @@ class ClassInfo:
         if id(self) in _seen:
             return False
         for base in self.bases:
-            if isinstance(base, Ref) and (base.qualname in torchapi.MODULE_BASES or base.qualname.startswith("torch.nn.")):
+            if isinstance(base, Ref) and (
+                base.qualname in torchapi.MODULE_BASES or base.qualname.startswith("torch.nn.")
+            ):
                 return True
             if isinstance(base, ClassValue) and hasattr(base.cls, "is_torch_module"):
                 if base.cls.is_torch_module(_seen | {id(self)}):
@@ -596,48 +664,3 @@ class ClassInfo:
         if call is None:
             return UNKNOWN, None
         return call.summary().returns, call
-
-
-def _attribute_bindings(self: FunctionInfo, self_name: str, attr: str) -> Iterator[Value]:
-    """Values this method assigns to ``self.attr`` (also via ``self.add_module("attr", m)``)."""
-    from logitlint.analysis.evaluate import Evaluator
-
-    key = f"{self_name}.{attr}"
-    evaluator = Evaluator(self.ctx, self, flow_insensitive=True)
-    for stmt in syntax.walk_statements(syntax.body_statements(self.node.body)):
-        if not isinstance(stmt, cst.SimpleStatementLine):
-            continue
-        for small in stmt.body:
-            if isinstance(small, cst.Assign):
-                for target in small.targets:
-                    if key in syntax.target_names(target.target):
-                        value = _unpack(target.target, key, evaluator.eval(small.value))
-                        yield UNKNOWN if isinstance(value, Param) else value
-            elif isinstance(small, (cst.AnnAssign, cst.AugAssign)) and key in syntax.target_names(small.target):
-                if isinstance(small, cst.AnnAssign) and small.value is not None:
-                    yield evaluator.eval(small.value)
-                else:
-                    yield UNKNOWN
-            elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-                call = small.value
-                callee = syntax.dotted_name(call.func)
-                if callee == f"{self_name}.add_module" and len(call.args) >= 2:
-                    if syntax.string_literal(call.args[0].value) == attr:
-                        yield evaluator.eval(call.args[1].value)
-                elif callee == "setattr" and len(call.args) >= 3 and syntax.dotted_name(call.args[0].value) == self_name:
-                    if syntax.string_literal(call.args[1].value) in (attr, None):
-                        yield UNKNOWN
-
-
-FunctionInfo.attribute_bindings = _attribute_bindings  # type: ignore[attr-defined]
-
-
-def model_name(cls: ClassInfo) -> str:
-    return cls.name
-
-
-def is_instance_of_model(value: Value) -> bool:
-    return isinstance(value, Instance)
-
-
-__all__ = ["ModuleContext", "FunctionInfo", "ClassInfo", "Summary", "Sink", "Tensor"]

@@ -159,7 +159,8 @@ def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     fields = _FIELDS.get(cls)
     if fields is None:
         fields = tuple(
-            f.name for f in dataclasses.fields(cls)
+            f.name
+            for f in dataclasses.fields(cls)
             if not f.name.startswith(("whitespace", "lpar", "rpar", "comma", "semicolon", "leading_lines"))
         )
         _FIELDS[cls] = fields
@@ -180,9 +181,23 @@ def unparenthesized(node: cst.BaseExpression) -> cst.BaseExpression:
 
 
 ATOMIC = (
-    cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float, cst.SimpleString,
-    cst.ConcatenatedString, cst.FormattedString, cst.List, cst.Tuple, cst.Dict, cst.Set,
-    cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp,
+    cst.Name,
+    cst.Attribute,
+    cst.Call,
+    cst.Subscript,
+    cst.Integer,
+    cst.Float,
+    cst.SimpleString,
+    cst.ConcatenatedString,
+    cst.FormattedString,
+    cst.List,
+    cst.Tuple,
+    cst.Dict,
+    cst.Set,
+    cst.ListComp,
+    cst.SetComp,
+    cst.DictComp,
+    cst.GeneratorExp,
 )
 
 
@@ -301,4 +316,3 @@ def import_bound_names(node: cst.Import | cst.ImportFrom) -> Iterator[str]:
                 yield alias.asname.name.value  # type: ignore[union-attr]
             else:
                 yield alias.name.value  # type: ignore[union-attr]
-

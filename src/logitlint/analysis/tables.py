@@ -32,8 +32,12 @@ def nested_numbers(node: cst.BaseExpression) -> tuple[list, tuple[int, ...], boo
     value = syntax.number_literal(node)
     if value is None:
         return None
-    return value, (), not isinstance(syntax.unparenthesized(node), cst.Integer) and not (
-        isinstance(node, cst.UnaryOperation) and isinstance(node.expression, cst.Integer))
+    return (
+        value,
+        (),
+        not isinstance(syntax.unparenthesized(node), cst.Integer)
+        and not (isinstance(node, cst.UnaryOperation) and isinstance(node.expression, cst.Integer)),
+    )
 
 
 def _flatten(data) -> list[float]:
@@ -80,6 +84,10 @@ def literal_tensor(node: cst.Call, evaluator: Evaluator) -> Value:
         return table
     shape_text = "(" + ", ".join(map(str, shape)) + ("," if ndim == 1 else "") + ")"
     return Tensor(
-        Kind.PROBS, "table", dim=class_dim, ndim=ndim, ndim_evidence="a literal",
+        Kind.PROBS,
+        "table",
+        dim=class_dim,
+        ndim=ndim,
+        ndim_evidence="a literal",
         origin=Origin(f"a literal probability table of shape {shape_text}", node, evaluator.unit),
     )

@@ -49,23 +49,56 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "torch.Tensor.clamp_min": ("min",),
     "torch.clamp_min": ("input", "min"),
     "torch.nn.functional.cross_entropy": (
-        "input", "target", "weight", "size_average", "ignore_index", "reduce", "reduction",
+        "input",
+        "target",
+        "weight",
+        "size_average",
+        "ignore_index",
+        "reduce",
+        "reduction",
         "label_smoothing",
     ),
     "torch.nn.functional.nll_loss": (
-        "input", "target", "weight", "size_average", "ignore_index", "reduce", "reduction",
+        "input",
+        "target",
+        "weight",
+        "size_average",
+        "ignore_index",
+        "reduce",
+        "reduction",
     ),
     "torch.nn.functional.kl_div": (
-        "input", "target", "size_average", "reduce", "reduction", "log_target",
+        "input",
+        "target",
+        "size_average",
+        "reduce",
+        "reduction",
+        "log_target",
     ),
     "torch.nn.functional.binary_cross_entropy": (
-        "input", "target", "weight", "size_average", "reduce", "reduction",
+        "input",
+        "target",
+        "weight",
+        "size_average",
+        "reduce",
+        "reduction",
     ),
     "torch.nn.functional.binary_cross_entropy_with_logits": (
-        "input", "target", "weight", "size_average", "reduce", "reduction", "pos_weight",
+        "input",
+        "target",
+        "weight",
+        "size_average",
+        "reduce",
+        "reduction",
+        "pos_weight",
     ),
     "torch.nn.CrossEntropyLoss": (
-        "weight", "size_average", "ignore_index", "reduce", "reduction", "label_smoothing",
+        "weight",
+        "size_average",
+        "ignore_index",
+        "reduce",
+        "reduction",
+        "label_smoothing",
     ),
     "torch.nn.NLLLoss": ("weight", "size_average", "ignore_index", "reduce", "reduction"),
     "torch.nn.KLDivLoss": ("size_average", "reduce", "reduction", "log_target"),
@@ -155,14 +188,43 @@ MODULE_BASES = frozenset(
 # Tensor methods that keep what a tensor holds. "same_axes": the dims keep their meaning.
 KIND_PRESERVING_SAME_AXES = frozenset(
     {
-        "detach", "float", "double", "half", "bfloat16", "to", "cuda", "cpu", "clone",
-        "contiguous", "type", "type_as", "requires_grad_", "detach_",
+        "detach",
+        "float",
+        "double",
+        "half",
+        "bfloat16",
+        "to",
+        "cuda",
+        "cpu",
+        "clone",
+        "contiguous",
+        "type",
+        "type_as",
+        "requires_grad_",
+        "detach_",
     }
 )
 KIND_PRESERVING_RESHAPE = frozenset(
-    {"view", "reshape", "view_as", "reshape_as", "squeeze", "unsqueeze", "gather", "flatten",
-     "permute", "transpose", "expand", "expand_as", "index_select", "masked_select", "t"}
+    {
+        "view",
+        "reshape",
+        "view_as",
+        "reshape_as",
+        "squeeze",
+        "unsqueeze",
+        "gather",
+        "flatten",
+        "permute",
+        "transpose",
+        "expand",
+        "expand_as",
+        "index_select",
+        "masked_select",
+        "t",
+    }
 )
+
+
 # In-place methods: after ``p.mul_(...)`` p no longer holds what it held.
 def is_inplace_method(name: str) -> bool:
     return name.endswith("_") and not name.startswith("_") and name not in ("requires_grad_", "detach_")
@@ -170,13 +232,10 @@ def is_inplace_method(name: str) -> bool:
 
 # Constructors that build a tensor from a literal.
 LITERAL_TENSORS = frozenset(
-    {"torch.tensor", "torch.as_tensor", "torch.Tensor", "torch.FloatTensor", "torch.DoubleTensor",
-     "torch.HalfTensor"}
+    {"torch.tensor", "torch.as_tensor", "torch.Tensor", "torch.FloatTensor", "torch.DoubleTensor", "torch.HalfTensor"}
 )
 # Constructors whose positional size arguments give the rank.
-SIZED_CONSTRUCTORS = frozenset(
-    {"torch.zeros", "torch.ones", "torch.empty", "torch.rand", "torch.randn", "torch.full"}
-)
+SIZED_CONSTRUCTORS = frozenset({"torch.zeros", "torch.ones", "torch.empty", "torch.rand", "torch.randn", "torch.full"})
 
 # Prefixes under which torch re-exports the same objects.
 _ALIASES = (
@@ -192,7 +251,7 @@ def canonical(qualname: str) -> str:
         return "torch.nn." + qualname.rsplit(".", 1)[-1]
     for prefix, target in _ALIASES:
         if qualname.startswith(prefix):
-            return target + qualname[len(prefix):]
+            return target + qualname[len(prefix) :]
     return qualname
 
 

@@ -25,9 +25,7 @@ def diagnostic_dict(d: Diagnostic) -> dict[str, Any]:
         "end_line": d.span.end_line,
         "end_column": d.span.end_col + 1,
         "fix": None,
-        "related": [
-            {"path": r.path, "line": r.line, "column": r.col + 1, "message": r.message} for r in d.related
-        ],
+        "related": [{"path": r.path, "line": r.line, "column": r.col + 1, "message": r.message} for r in d.related],
     }
     if d.cell is not None:
         result["cell"] = d.cell
@@ -37,8 +35,13 @@ def diagnostic_dict(d: Diagnostic) -> dict[str, Any]:
             "class": d.fix.fix_class.value,
             "safe": d.fix.safe,
             "edits": [
-                {"line": e.span.line, "column": e.span.col + 1, "end_line": e.span.end_line,
-                 "end_column": e.span.end_col + 1, "content": e.text}
+                {
+                    "line": e.span.line,
+                    "column": e.span.col + 1,
+                    "end_line": e.span.end_line,
+                    "end_column": e.span.end_col + 1,
+                    "content": e.text,
+                }
                 for e in d.fix.edits
             ],
         }
@@ -52,13 +55,20 @@ def render(reports: Sequence[FileReport], **_: Any) -> str:
         "version": __version__,
         "diagnostics": [diagnostic_dict(d) for r in reports for d in r.diagnostics],
         "errors": [
-            {"path": r.error.path, "code": r.error.code, "message": r.error.message,
-             "line": r.error.line or None, "column": r.error.col + 1 if r.error.line else None}
-            for r in reports if r.error is not None
+            {
+                "path": r.error.path,
+                "code": r.error.code,
+                "message": r.error.message,
+                "line": r.error.line or None,
+                "column": r.error.col + 1 if r.error.line else None,
+            }
+            for r in reports
+            if r.error is not None
         ],
         "fixed": [
             {"path": r.path, "code": d.code, "line": d.span.line, "title": d.fix.title if d.fix else ""}
-            for r in reports for d in r.applied
+            for r in reports
+            for d in r.applied
         ],
     }
     return json.dumps(payload, indent=2) + "\n"

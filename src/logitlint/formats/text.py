@@ -19,6 +19,7 @@ UNSAFE_MARK = "[!]"
 def _color(enabled: bool):
     def paint(code: str, text: str) -> str:
         return f"\033[{code}m{text}\033[0m" if enabled else text
+
     return paint
 
 
@@ -53,21 +54,27 @@ def excerpt(diagnostic: Diagnostic, lines: Sequence[str], paint) -> list[str]:
     return out
 
 
-def render(reports: Sequence[FileReport], *, color: bool = False, show_source: bool = True,
-           statistics: bool = False, fix_mode: bool = False) -> str:
+def render(
+    reports: Sequence[FileReport],
+    *,
+    color: bool = False,
+    show_source: bool = True,
+    statistics: bool = False,
+    fix_mode: bool = False,
+) -> str:
     paint = _color(color)
     out: list[str] = []
     diagnostics = [d for r in reports for d in r.diagnostics]
-    errors = [r.error for r in reports if r.error is not None]
     for report in reports:
         lines = (report.fixed if report.fixed is not None else report.original) or None
         text_lines: list[str] | None = None
         for d in report.diagnostics:
-            out.append(f"{paint('1', d.path)}:{d.span.line}:{d.span.col + 1}: "
-                       f"{paint('1;31', d.code)} {marker(d)}{d.message}")
+            out.append(
+                f"{paint('1', d.path)}:{d.span.line}:{d.span.col + 1}: {paint('1;31', d.code)} {marker(d)}{d.message}"
+            )
             if show_source:
                 if text_lines is None:
-                    text_lines = (lines.splitlines() if lines is not None else _read_lines(report.path))
+                    text_lines = lines.splitlines() if lines is not None else _read_lines(report.path)
                 out.extend(excerpt(d, text_lines, paint))
                 out.append("")
         if report.error is not None:
@@ -98,7 +105,9 @@ def summary(reports: Sequence[FileReport], *, fix_mode: bool = False) -> str:
         if safe:
             parts.append(f"{SAFE_MARK} {safe} fixable with `logitlint fix`.")
         if unsafe:
-            parts.append(f"{UNSAFE_MARK} {unsafe} fixable with `logitlint fix --unsafe-fixes` (changes values; review them).")
+            parts.append(
+                f"{UNSAFE_MARK} {unsafe} fixable with `logitlint fix --unsafe-fixes` (changes values; review them)."
+            )
     elif not fix_mode:
         parts.append("No findings in the files checked;" if errors else "All checks passed.")
     if errors:

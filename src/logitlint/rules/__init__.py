@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from logitlint.rules.base import LossInputRule, Rule
+from logitlint.rules.base import Invalid, LossInputRule, Rule
 
-__all__ = ["Rule", "LossInputRule", "all_rules", "rule_by_code", "rule_classes"]
+__all__ = ["Rule", "Invalid", "LossInputRule", "all_rules", "rule_by_code", "rule_classes"]
 
 
 @lru_cache(maxsize=1)

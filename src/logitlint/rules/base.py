@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 import libcst as cst
 
@@ -12,6 +12,13 @@ if TYPE_CHECKING:
     from logitlint.analysis.losses import LossCall
     from logitlint.analysis.values import Tensor
     from logitlint.engine import RuleContext
+
+
+class Invalid(NamedTuple):
+    """An example the rule must report, with the source text of the reported expression."""
+
+    source: str
+    at: str
 
 
 class Rule:
@@ -29,9 +36,10 @@ class Rule:
     example: ClassVar[str]
     use_instead: ClassVar[str]
     fix_safety: ClassVar[str]
-    # Examples the test suite runs: every INVALID one must be reported with this code, no VALID one.
+    # Examples the test suite runs: every INVALID one must be reported with this code at ``at``,
+    # no VALID one may be.
     valid: ClassVar[tuple[str, ...]] = ()
-    invalid: ClassVar[tuple[str, ...]] = ()
+    invalid: ClassVar[tuple[Invalid, ...]] = ()
 
     def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
         """Called for every call expression in a checked unit."""

@@ -9,7 +9,7 @@ import libcst as cst
 from logitlint.analysis import syntax
 from logitlint.analysis.values import Kind, Tensor
 from logitlint.diagnostics import Edit, FixClass, Severity
-from logitlint.rules.base import LossInputRule
+from logitlint.rules.base import Invalid, LossInputRule
 from logitlint.rules.rewrite import class_dim_ok, describe, renamed, visible_logits
 
 if TYPE_CHECKING:
@@ -84,12 +84,27 @@ loss = F.cross_entropy(logits, target)
         "import torch\nprobs = model(x)  # a name says nothing: kinds come from definitions\nloss = torch.nn.functional.cross_entropy(probs, y)\n",
     )
     invalid = (
-        "import torch.nn.functional as F\nloss = F.cross_entropy(F.softmax(logits, dim=1), target)\n",
-        "import torch\nloss = torch.nn.CrossEntropyLoss()(torch.softmax(logits, 1), target)\n",
-        "import torch as th\nfrom torch import nn\ncrit = nn.CrossEntropyLoss(reduction='sum').to('cpu')\n\ndef step(x, y):\n    p = th.softmax(model(x), dim=1)\n    return crit(p, y)\n",
-        "from torch.nn import functional as F\nimport torch.nn as nn\n\nclass Trainer:\n    def __init__(self):\n        self.criterion = nn.CrossEntropyLoss()\n\n    def step(self, logits, y):\n        return self.criterion(logits.softmax(-1), y)\n",
-        "from torch.nn.functional import softmax, cross_entropy\nloss = cross_entropy(softmax(out, 1), y)\n",
-        "import torch.nn as nn\nsm = nn.Softmax(dim=1)\nloss = nn.CrossEntropyLoss()(sm(x), y)\n",
+        Invalid(
+            "import torch.nn.functional as F\nloss = F.cross_entropy(F.softmax(logits, dim=1), target)\n",
+            at="F.softmax(logits, dim=1)",
+        ),
+        Invalid(
+            "import torch\nloss = torch.nn.CrossEntropyLoss()(torch.softmax(logits, 1), target)\n",
+            at="torch.softmax(logits, 1)",
+        ),
+        Invalid(
+            "import torch as th\nfrom torch import nn\ncrit = nn.CrossEntropyLoss(reduction='sum').to('cpu')\n\ndef step(x, y):\n    p = th.softmax(model(x), dim=1)\n    return crit(p, y)\n",
+            at="p",
+        ),
+        Invalid(
+            "from torch.nn import functional as F\nimport torch.nn as nn\n\nclass Trainer:\n    def __init__(self):\n        self.criterion = nn.CrossEntropyLoss()\n\n    def step(self, logits, y):\n        return self.criterion(logits.softmax(-1), y)\n",
+            at="logits.softmax(-1)",
+        ),
+        Invalid(
+            "from torch.nn.functional import softmax, cross_entropy\nloss = cross_entropy(softmax(out, 1), y)\n",
+            at="softmax(out, 1)",
+        ),
+        Invalid("import torch.nn as nn\nsm = nn.Softmax(dim=1)\nloss = nn.CrossEntropyLoss()(sm(x), y)\n", at="sm(x)"),
     )
 
     def applies(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> bool:
@@ -97,8 +112,10 @@ loss = F.cross_entropy(logits, target)
 
     def report(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> None:
         assert lc.input is not None
-        message = (f"{describe(value, ctx, lc.input)} is passed to {loss_name(lc, ctx)}, which applies "
-                   "log-softmax itself (double softmax); pass the logits")
+        message = (
+            f"{describe(value, ctx, lc.input)} is passed to {loss_name(lc, ctx)}, which applies "
+            "log-softmax itself (double softmax); pass the logits"
+        )
         fix, note = None, None
         logits = visible_logits(value, lc.input, ctx)
         producer = value.producer
@@ -109,8 +126,11 @@ loss = F.cross_entropy(logits, target)
         elif producer is not None and producer.dtype is not None:
             note = "no fix: the softmax casts with dtype="
         else:
-            fix = ctx.fix(self, f"Pass logits to {lc.name} (changes the loss value)",
-                          [ctx.replace(lc.input, ctx.source(logits, unit=producer.unit))])  # type: ignore[union-attr]
+            fix = ctx.fix(
+                self,
+                f"Pass logits to {lc.name} (changes the loss value)",
+                [ctx.replace(lc.input, ctx.source(logits, unit=producer.unit))],
+            )  # type: ignore[union-attr]
         ctx.report(self, lc.input, message, fix=fix, related=related_for(value, lc, ctx), fix_note=note)
 
 
@@ -125,8 +145,8 @@ class ProbabilitiesIntoCrossEntropy(LossInputRule):
     what = (
         "Checks for probabilities other than softmax output passed as the input of cross-entropy: "
         "sigmoid output, `p / p.sum(d, keepdim=True)`, `log_probs.exp()`, or a literal tensor whose "
-        "entries lie in [0, 1] and sum to 1 over the class dim (the classic \"I passed my probability "
-        "table to CrossEntropyLoss\")."
+        'entries lie in [0, 1] and sum to 1 over the class dim (the classic "I passed my probability '
+        'table to CrossEntropyLoss").'
     )
     why = (
         "`CrossEntropyLoss` treats its input as logits and applies softmax to it. A probability table "
@@ -155,10 +175,22 @@ loss = F.nll_loss(torch.log(probs), target)  # the cross-entropy of these probab
         "import torch\nimport torch.nn as nn\nw = torch.tensor([0.2, 0.3, 0.5])\nloss = nn.CrossEntropyLoss(weight=w)(x, y)\n",
     )
     invalid = (
-        "import torch\nimport torch.nn as nn\np = torch.tensor([[[[0.2, 0.5], [0.1, 0.3]], [[0.3, 0.25], [0.6, 0.3]], [[0.5, 0.25], [0.3, 0.4]]]])\nt = torch.tensor([[[0, 1], [2, 0]]])\nloss = nn.CrossEntropyLoss()(p, t)\n",
-        "import torch\nimport torch.nn.functional as F\nloss = F.cross_entropy(torch.sigmoid(x), y)\n",
-        "import torch\nimport torch.nn.functional as F\np = counts / counts.sum(dim=1, keepdim=True)\nloss = F.cross_entropy(p, y)\n",
-        "import torch.nn.functional as F\nlogp = F.log_softmax(x, 1)\nloss = F.cross_entropy(logp.exp(), y)\n",
+        Invalid(
+            "import torch\nimport torch.nn as nn\np = torch.tensor([[[[0.2, 0.5], [0.1, 0.3]], [[0.3, 0.25], [0.6, 0.3]], [[0.5, 0.25], [0.3, 0.4]]]])\nt = torch.tensor([[[0, 1], [2, 0]]])\nloss = nn.CrossEntropyLoss()(p, t)\n",
+            at="p",
+        ),
+        Invalid(
+            "import torch\nimport torch.nn.functional as F\nloss = F.cross_entropy(torch.sigmoid(x), y)\n",
+            at="torch.sigmoid(x)",
+        ),
+        Invalid(
+            "import torch\nimport torch.nn.functional as F\np = counts / counts.sum(dim=1, keepdim=True)\nloss = F.cross_entropy(p, y)\n",
+            at="p",
+        ),
+        Invalid(
+            "import torch.nn.functional as F\nlogp = F.log_softmax(x, 1)\nloss = F.cross_entropy(logp.exp(), y)\n",
+            at="logp.exp()",
+        ),
     )
 
     def applies(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> bool:
@@ -166,8 +198,11 @@ loss = F.nll_loss(torch.log(probs), target)  # the cross-entropy of these probab
 
     def report(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> None:
         assert lc.input is not None
-        hint = ("pass the logits (or use BCEWithLogitsLoss for multi-label targets)" if value.source == "sigmoid"
-                else "it applies softmax to its input: use `F.nll_loss(torch.log(p), target)`")
+        hint = (
+            "pass the logits (or use BCEWithLogitsLoss for multi-label targets)"
+            if value.source == "sigmoid"
+            else "it applies softmax to its input: use `F.nll_loss(torch.log(p), target)`"
+        )
         message = f"{describe(value, ctx, lc.input)} is passed to {loss_name(lc, ctx)}, which expects logits; {hint}"
         fix, note = self._fix(value, lc, ctx)
         ctx.report(self, lc.input, message, fix=fix, related=related_for(value, lc, ctx), fix_note=note)
@@ -179,7 +214,9 @@ loss = F.nll_loss(torch.log(probs), target)  # the cross-entropy of these probab
             return None, "no fix: the normalised dim is not known to be the class dim"
         blocked = lc.arg_names() & {"label_smoothing", "size_average", "reduce", "*"}
         if blocked or not lc.complete or lc.form == "helper":
-            return None, "no fix: " + (f"`{sorted(blocked)[0]}` has no NLL equivalent" if blocked else "arguments not understood")
+            return None, "no fix: " + (
+                f"`{sorted(blocked)[0]}` has no NLL equivalent" if blocked else "arguments not understood"
+            )
         target = ctx.value(lc.target) if lc.target is not None else None
         if isinstance(target, Tensor) and target.kind is Kind.PROBS:
             return None, "no fix: probability targets have no NLL form"
@@ -230,7 +267,7 @@ class ProbabilitiesIntoNllLoss(LossInputRule):
     why = (
         "`nll_loss` picks `-input[target]`: it expects log-probabilities. Given probabilities it computes "
         "`-mean(p_y)`, a value in [-1, 0] (measured mean -0.098 where the true cross-entropy was 5.07): "
-        "the \"loss\" is negative and its gradient is not the cross-entropy's."
+        'the "loss" is negative and its gradient is not the cross-entropy\'s.'
     )
     example = """```python
 loss = F.nll_loss(F.softmax(logits, dim=1), target)
@@ -250,9 +287,17 @@ loss = F.nll_loss(F.log_softmax(logits, dim=1), target)  # or F.cross_entropy(lo
         "import torch.nn as nn\nimport torch.nn.functional as F\nloss = nn.NLLLoss()(F.log_softmax(x, 1), y)\n",
     )
     invalid = (
-        "import torch.nn.functional as F\nloss = F.nll_loss(F.softmax(x, dim=1), y)\n",
-        "import torch\nfrom torch import nn\n\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.loss = nn.NLLLoss()\n        self.sm = nn.Softmax(dim=1)\n\n    def forward(self, x, y):\n        return self.loss(self.sm(x), y)\n",
-        "import torch\nimport torch.nn.functional as F\nprobs = torch.softmax(x, 1, torch.float64)\nloss = F.nll_loss(probs, y)\n",
+        Invalid(
+            "import torch.nn.functional as F\nloss = F.nll_loss(F.softmax(x, dim=1), y)\n", at="F.softmax(x, dim=1)"
+        ),
+        Invalid(
+            "import torch\nfrom torch import nn\n\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.loss = nn.NLLLoss()\n        self.sm = nn.Softmax(dim=1)\n\n    def forward(self, x, y):\n        return self.loss(self.sm(x), y)\n",
+            at="self.sm(x)",
+        ),
+        Invalid(
+            "import torch\nimport torch.nn.functional as F\nprobs = torch.softmax(x, 1, torch.float64)\nloss = F.nll_loss(probs, y)\n",
+            at="probs",
+        ),
     )
 
     def applies(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> bool:
@@ -312,8 +357,14 @@ loss = F.cross_entropy(logits, target)
         "import torch.nn.functional as F\nloss = F.cross_entropy(x, F.log_softmax(t, 1).exp())\n",
     )
     invalid = (
-        "import torch.nn.functional as F\nloss = F.cross_entropy(F.log_softmax(x, dim=1), y)\n",
-        "import torch\nlp = x.log_softmax(1)\nloss = torch.nn.CrossEntropyLoss(label_smoothing=0.1)(lp, y)\n",
+        Invalid(
+            "import torch.nn.functional as F\nloss = F.cross_entropy(F.log_softmax(x, dim=1), y)\n",
+            at="F.log_softmax(x, dim=1)",
+        ),
+        Invalid(
+            "import torch\nlp = x.log_softmax(1)\nloss = torch.nn.CrossEntropyLoss(label_smoothing=0.1)(lp, y)\n",
+            at="lp",
+        ),
     )
 
     def applies(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> bool:
@@ -325,8 +376,11 @@ loss = F.cross_entropy(logits, target)
         fix = None
         logits = visible_logits(value, lc.input, ctx)
         if logits is not None and class_dim_ok(value) and value.producer is not None and value.producer.dtype is None:
-            fix = ctx.fix(self, "Remove the redundant log_softmax",
-                          [ctx.replace(lc.input, ctx.source(logits, unit=value.producer.unit))])
+            fix = ctx.fix(
+                self,
+                "Remove the redundant log_softmax",
+                [ctx.replace(lc.input, ctx.source(logits, unit=value.producer.unit))],
+            )
         ctx.report(self, lc.input, message, fix=fix, related=related_for(value, lc, ctx))
 
 

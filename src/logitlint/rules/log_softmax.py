@@ -9,7 +9,7 @@ import libcst as cst
 from logitlint.analysis import syntax
 from logitlint.analysis.values import Kind, Tensor
 from logitlint.diagnostics import FixClass, Severity
-from logitlint.rules.base import Rule
+from logitlint.rules.base import Invalid, Rule
 from logitlint.rules.rewrite import describe, renamed, visible_logits
 
 if TYPE_CHECKING:
@@ -36,8 +36,9 @@ def softmax_value(node: cst.BaseExpression, ctx: RuleContext) -> Tensor | None:
     return None
 
 
-def log_softmax_fix(rule: Rule, value: Tensor, probs_node: cst.BaseExpression, log_call: cst.Call,
-                    ctx: RuleContext, title: str):
+def log_softmax_fix(
+    rule: Rule, value: Tensor, probs_node: cst.BaseExpression, log_call: cst.Call, ctx: RuleContext, title: str
+):
     """Replace the whole ``log(...)`` by log_softmax of the softmax's input, if it is visible here."""
     if visible_logits(value, probs_node, ctx) is None:
         return None
@@ -79,10 +80,16 @@ log_probs = F.log_softmax(logits, dim=1)
         "import torch\nimport torch.nn.functional as F\np = F.softmax(x, 1)\np = p * mask\nlp = torch.log(p)\n",
     )
     invalid = (
-        "import torch\nimport torch.nn.functional as F\nlp = torch.log(F.softmax(x, dim=1))\n",
-        "import torch\nlp = torch.softmax(x, -1).log()\n",
-        "import torch\nimport torch.nn as nn\nlp = torch.log(nn.Softmax(dim=1)(x))\n",
-        "import torch as th\np = th.special.softmax(x, 1)\nlp = th.log(p)\n",
+        Invalid(
+            "import torch\nimport torch.nn.functional as F\nlp = torch.log(F.softmax(x, dim=1))\n",
+            at="torch.log(F.softmax(x, dim=1))",
+        ),
+        Invalid("import torch\nlp = torch.softmax(x, -1).log()\n", at="torch.softmax(x, -1).log()"),
+        Invalid(
+            "import torch\nimport torch.nn as nn\nlp = torch.log(nn.Softmax(dim=1)(x))\n",
+            at="torch.log(nn.Softmax(dim=1)(x))",
+        ),
+        Invalid("import torch as th\np = th.special.softmax(x, 1)\nlp = th.log(p)\n", at="th.log(p)"),
     )
 
     def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
@@ -127,10 +134,22 @@ log_probs = F.log_softmax(logits, dim=1)
         "import torch\nlp = torch.log(x + 1e-8)\n",
     )
     invalid = (
-        "import torch\nimport torch.nn.functional as F\nlp = torch.log(F.softmax(x, dim=1) + 1e-8)\n",
-        "import torch\nlp = torch.log(torch.softmax(x, 1).clamp(min=1e-6))\n",
-        "import torch\nimport torch.nn.functional as F\np = F.softmax(x, -1)\nlp = torch.log(torch.clamp(p, 1e-7, 1.0))\n",
-        "import torch\nEPS = 1e-12\nlp = (torch.softmax(x, 1) + EPS).log()\n",
+        Invalid(
+            "import torch\nimport torch.nn.functional as F\nlp = torch.log(F.softmax(x, dim=1) + 1e-8)\n",
+            at="torch.log(F.softmax(x, dim=1) + 1e-8)",
+        ),
+        Invalid(
+            "import torch\nlp = torch.log(torch.softmax(x, 1).clamp(min=1e-6))\n",
+            at="torch.log(torch.softmax(x, 1).clamp(min=1e-6))",
+        ),
+        Invalid(
+            "import torch\nimport torch.nn.functional as F\np = F.softmax(x, -1)\nlp = torch.log(torch.clamp(p, 1e-7, 1.0))\n",
+            at="torch.log(torch.clamp(p, 1e-7, 1.0))",
+        ),
+        Invalid(
+            "import torch\nEPS = 1e-12\nlp = (torch.softmax(x, 1) + EPS).log()\n",
+            at="(torch.softmax(x, 1) + EPS).log()",
+        ),
     )
 
     def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
@@ -159,7 +178,11 @@ log_probs = F.log_softmax(logits, dim=1)
         qual = ctx.callee(arg)
         if qual in ("torch.clamp", "torch.clip", "torch.clamp_min") and arg.args:
             probs, rest = arg.args[0].value, arg.args[1:]
-        elif isinstance(arg.func, cst.Attribute) and arg.func.attr.value in ("clamp", "clip", "clamp_min") and qual is None:
+        elif (
+            isinstance(arg.func, cst.Attribute)
+            and arg.func.attr.value in ("clamp", "clip", "clamp_min")
+            and qual is None
+        ):
             probs, rest = arg.func.value, arg.args
         else:
             return None

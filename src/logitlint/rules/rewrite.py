@@ -88,14 +88,23 @@ def renamed(value: Tensor, op: str, node: cst.BaseExpression, ctx: RuleContext) 
             return f"{spelled[0]}({unit.code(_bare(producer.operand))})", imports
     args = list(call.args)
     if producer.dtype is not None:
-        args = [a.with_changes(keyword=cst.Name("dtype"), equal=cst.AssignEqual(
-            whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
-            if a.value is producer.dtype and a.keyword is None else a for a in args]
+        args = [
+            a.with_changes(
+                keyword=cst.Name("dtype"),
+                equal=cst.AssignEqual(
+                    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+                ),
+            )
+            if a.value is producer.dtype and a.keyword is None
+            else a
+            for a in args
+        ]
     return unit.code(call.with_changes(func=new_func, args=args, lpar=[], rpar=[])), imports
 
 
-def _renamed_callee(func: cst.BaseExpression, name: str, namespace: str,
-                    ctx: RuleContext) -> tuple[cst.BaseExpression, tuple[Edit, ...]] | None:
+def _renamed_callee(
+    func: cst.BaseExpression, name: str, namespace: str, ctx: RuleContext
+) -> tuple[cst.BaseExpression, tuple[Edit, ...]] | None:
     if isinstance(func, cst.Attribute):
         return func.with_changes(attr=cst.Name(name)), ()
     spelled = ctx.spell(namespace + name)

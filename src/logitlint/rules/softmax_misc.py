@@ -10,7 +10,7 @@ from logitlint.analysis import syntax, torchapi
 from logitlint.analysis.values import Kind, Tensor
 from logitlint.diagnostics import FixClass, Severity
 from logitlint.outline import SOFTMAX_NODIM
-from logitlint.rules.base import Rule
+from logitlint.rules.base import Invalid, Rule
 from logitlint.rules.rewrite import visible_logits
 
 if TYPE_CHECKING:
@@ -57,11 +57,17 @@ scores = F.softmax(logits, dim=-1)
         "import jax\np = jax.nn.softmax(x)\n",
     )
     invalid = (
-        "import torch.nn.functional as F\np = F.softmax(x)\n",
-        "import torch.nn as nn\nlayer = nn.LogSoftmax()\n",
-        "import torch.nn.functional as F\nscores = F.softmax(pred.view(b, n, c))[:, :, :-1]\n",
-        "from torch.nn.functional import softmin\nw = softmin(d, None)\n",
-        "import torch.nn.functional as F\n\ndef decode(pred):\n    b, n, c = pred.shape\n    return F.softmax(pred)\n",
+        Invalid("import torch.nn.functional as F\np = F.softmax(x)\n", at="F.softmax(x)"),
+        Invalid("import torch.nn as nn\nlayer = nn.LogSoftmax()\n", at="nn.LogSoftmax()"),
+        Invalid(
+            "import torch.nn.functional as F\nscores = F.softmax(pred.view(b, n, c))[:, :, :-1]\n",
+            at="F.softmax(pred.view(b, n, c))",
+        ),
+        Invalid("from torch.nn.functional import softmin\nw = softmin(d, None)\n", at="softmin(d, None)"),
+        Invalid(
+            "import torch.nn.functional as F\n\ndef decode(pred):\n    b, n, c = pred.shape\n    return F.softmax(pred)\n",
+            at="F.softmax(pred)",
+        ),
     )
 
     def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
@@ -97,7 +103,9 @@ scores = F.softmax(logits, dim=-1)
                 return value.ndim, value.ndim_evidence or "its definition"
         parent = ctx.parent(node)
         if isinstance(parent, cst.Subscript) and parent.value is node:
-            if not any(isinstance(e.slice, cst.Index) and isinstance(e.slice.value, cst.Ellipsis) for e in parent.slice):
+            if not any(
+                isinstance(e.slice, cst.Index) and isinstance(e.slice.value, cst.Ellipsis) for e in parent.slice
+            ):
                 if len(parent.slice) == 3:
                     return 3, "its result is indexed with three subscripts"
         scope = ctx.ev.scope
@@ -116,16 +124,26 @@ def _rank_read_nearby(name: str, function: cst.FunctionDef) -> tuple[int, str] |
         node = stack.pop()
         if isinstance(node, cst.Assign) and len(node.targets) == 1 and _shape_of(node.value, name):
             target = node.targets[0].target
-            if isinstance(target, (cst.Tuple, cst.List)) and not any(isinstance(e, cst.StarredElement) for e in target.elements):
+            if isinstance(target, (cst.Tuple, cst.List)) and not any(
+                isinstance(e, cst.StarredElement) for e in target.elements
+            ):
                 n = len(target.elements)
-                return n, f"`{syntax.dotted_name(node.value.func if isinstance(node.value, cst.Call) else node.value)}` unpacks into {n} names"
+                return (
+                    n,
+                    f"`{syntax.dotted_name(node.value.func if isinstance(node.value, cst.Call) else node.value)}` unpacks into {n} names",
+                )
         if isinstance(node, cst.Subscript) and _shape_of(node.value, name) and len(node.slice) == 1:
             index = node.slice[0].slice
             if isinstance(index, cst.Index):
                 value = syntax.int_literal(index.value)
                 highest = max(highest, value if value is not None else 99)
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "size" \
-                and syntax.dotted_name(node.func.value) == name and node.args:
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "size"
+            and syntax.dotted_name(node.func.value) == name
+            and node.args
+        ):
             value = syntax.int_literal(node.args[0].value)
             highest = max(highest, value if value is not None else 99)
         stack.extend(syntax.children(node))
@@ -137,7 +155,12 @@ def _rank_read_nearby(name: str, function: cst.FunctionDef) -> tuple[int, str] |
 def _shape_of(node: cst.BaseExpression, name: str) -> bool:
     if isinstance(node, cst.Attribute) and node.attr.value == "shape":
         return syntax.dotted_name(node.value) == name
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "size" and not node.args:
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "size"
+        and not node.args
+    ):
         return syntax.dotted_name(node.func.value) == name
     return False
 
@@ -170,9 +193,15 @@ pred = logits.argmax(dim=1)
         "import torch\npred = torch.argmax(x, 1)\n",
     )
     invalid = (
-        "import torch\nimport torch.nn.functional as F\npred = torch.argmax(F.softmax(x, dim=1), dim=1)\n",
-        "import torch\npred = torch.softmax(out, -1).argmax(-1)\n",
-        "import torch.nn.functional as F\nprobs = F.softmax(x, 1)\nconf = probs.max(1)\npred = probs.argmax(dim=1)\n",
+        Invalid(
+            "import torch\nimport torch.nn.functional as F\npred = torch.argmax(F.softmax(x, dim=1), dim=1)\n",
+            at="torch.argmax(F.softmax(x, dim=1), dim=1)",
+        ),
+        Invalid("import torch\npred = torch.softmax(out, -1).argmax(-1)\n", at="torch.softmax(out, -1).argmax(-1)"),
+        Invalid(
+            "import torch.nn.functional as F\nprobs = F.softmax(x, 1)\nconf = probs.max(1)\npred = probs.argmax(dim=1)\n",
+            at="probs.argmax(dim=1)",
+        ),
     )
 
     def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
@@ -195,9 +224,17 @@ pred = logits.argmax(dim=1)
         logits = visible_logits(value, probs, ctx)
         if logits is not None and value.producer is not None:
             atom = qual is None  # the receiver of .argmax(...)
-            fix = ctx.fix(self, "Take argmax of the logits",
-                          [ctx.replace(probs, ctx.source(logits, atom=atom, unit=value.producer.unit))])
-        ctx.report(self, node, "argmax of softmax over the same dim: softmax keeps the order, take argmax of the logits", fix=fix)
+            fix = ctx.fix(
+                self,
+                "Take argmax of the logits",
+                [ctx.replace(probs, ctx.source(logits, atom=atom, unit=value.producer.unit))],
+            )
+        ctx.report(
+            self,
+            node,
+            "argmax of softmax over the same dim: softmax keeps the order, take argmax of the logits",
+            fix=fix,
+        )
 
 
 RULES = (ImplicitSoftmaxDim, ArgmaxOfSoftmax)
