@@ -6,6 +6,8 @@ The docstring of ``before.py`` says how to run it:
     inputs: logits, target        arguments of ``compute`` (see ``make_inputs``)
     shapes: 2d, 4d                input layouts to try (2d = (N, C), 4d = (N, C, H, W), 1d = (C,))
     reference: cross_entropy      the float64 maths (``tests/references.py``) the result must equal
+    moderate: 1.0                 (optional) the moderate input scales, where the values must agree
+    tolerance-f64: 3e-9           (optional) a looser tolerance, where FIX-SEMANTICS measured one
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ class FixtureProgram:
     inputs: tuple[str, ...]
     shapes: tuple[str, ...]
     reference: str
+    moderate: tuple[float, ...] = (1.0, 3.0)
+    tolerance: dict | None = None  # dtype name -> absolute and relative tolerance
 
     @property
     def code(self) -> str:
@@ -57,7 +61,14 @@ def programs() -> list[FixtureProgram]:
         if not before.exists():
             continue
         doc = before.read_text()
-        split = lambda s: tuple(x.strip() for x in s.split(",") if x.strip())  # noqa: E731
+
+        def split(text: str) -> tuple[str, ...]:
+            return tuple(x.strip() for x in text.split(",") if x.strip())
+
+        def optional(name: str, doc: str = doc) -> str | None:
+            return _field(doc, name) if re.search(rf"^{name}:", doc, re.M) else None
+
+        tolerance = {d: float(optional(f"tolerance-{d}")) for d in ("f32", "f64") if optional(f"tolerance-{d}")}
         found.append(
             FixtureProgram(
                 folder.name,
@@ -65,8 +76,10 @@ def programs() -> list[FixtureProgram]:
                 folder / "after.py",
                 _field(doc, "fix-class"),
                 split(_field(doc, "inputs")),
-                split(_field(doc, "shapes")) if re.search(r"^shapes:", doc, re.M) else (),
+                split(optional("shapes") or ""),
                 _field(doc, "reference"),
+                tuple(float(v) for v in split(optional("moderate") or "1.0, 3.0")),
+                tolerance or None,
             )
         )
     return found

@@ -71,3 +71,86 @@ def table_cross_entropy_sum(module):
             for c in range(w):
                 total = total - torch.log(p[i, t[i, r, c], r, c])
     return total
+
+
+def _xlogy(p, q):
+    return torch.where(p == 0, torch.zeros_like(p), p * torch.log(torch.where(p == 0, torch.ones_like(p), q)))
+
+
+def kl_batchmean(logits, target_probs):
+    """sum over everything of p * (log p - log q), divided by the batch size."""
+    logq = _log_softmax(logits, 1)
+    p = target_probs
+    return (_xlogy(p, p) - p * logq).sum() / logits.shape[0]
+
+
+def kl_log_target(logits, teacher_logits):
+    logq = _log_softmax(logits, 1)
+    logp = _log_softmax(teacher_logits, 1)
+    return (torch.exp(logp) * (logp - logq)).sum() / logits.shape[0]
+
+
+def _bce_logits(x, y):
+    # -(y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))), written stably: max(x, 0) - x y + log(1 + exp(-|x|))
+    return torch.clamp(x, min=0) - x * y + torch.log(1 + torch.exp(-torch.abs(x)))
+
+
+def bce_logits(logits, btarget):
+    return _bce_logits(logits, btarget).mean()
+
+
+def bce_logits_sum(logits, btarget):
+    return _bce_logits(logits, btarget).sum()
+
+
+def logsigmoid(x):
+    # log(1 / (1 + exp(-x))) = min(x, 0) - log(1 + exp(-|x|))
+    return torch.clamp(x, max=0) - torch.log(1 + torch.exp(-torch.abs(x)))
+
+
+def logsigmoid_neg(x):
+    return logsigmoid(-x)
+
+
+def logsumexp_keep(logits):
+    m = logits.max(dim=1, keepdim=True).values
+    return m + torch.log(torch.exp(logits - m).sum(dim=1, keepdim=True))
+
+
+def logsumexp_all(logits):
+    m = logits.max()
+    return m + torch.log(torch.exp(logits - m).sum())
+
+
+def softmax(logits):
+    return torch.exp(_log_softmax(logits, 1))
+
+
+def softplus(x):
+    # log(1 + exp(x)) = max(x, 0) + log(1 + exp(-|x|))
+    return torch.clamp(x, min=0) + torch.log(1 + torch.exp(-torch.abs(x)))
+
+
+def soft_cross_entropy(logits, target_probs):
+    return -(target_probs * _log_softmax(logits, 1)).sum(dim=1).mean()
+
+
+def _elementwise_mp(x, fn):
+    import mpmath
+
+    mpmath.mp.dps = 40
+    flat = [float(fn(mpmath.mpf(float(v)))) for v in x.detach().double().flatten()]
+    return torch.tensor(flat, dtype=torch.float64).reshape(x.shape)
+
+
+def log1p_exact(small):
+    """log(1 + x) to 40 digits (mpmath); no gradient (precision fixtures compare values)."""
+    import mpmath
+
+    return _elementwise_mp(small, lambda v: mpmath.log(1 + v))
+
+
+def expm1_exact(small):
+    import mpmath
+
+    return 2.0 * _elementwise_mp(small, lambda v: mpmath.exp(v) - 1)

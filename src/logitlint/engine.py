@@ -21,7 +21,7 @@ from logitlint.config import Noqa
 from logitlint.diagnostics import Diagnostic, Edit, Fix, FixClass, Related, Severity, Span
 from logitlint.outline import FullOutline, Item, Outline, UnitParseError
 from logitlint.rules import Rule, all_rules
-from logitlint.rules.base import LossInputRule
+from logitlint.rules.base import LossRule
 
 if TYPE_CHECKING:
     from logitlint.analysis.project import ProjectView
@@ -89,8 +89,8 @@ class RuleContext:
     def spell(self, qualname: str) -> tuple[str, tuple[Edit, ...]] | None:
         return fixes.Spelling(self.check.ctx, self.ev.scope)(qualname)
 
-    def replace(self, node: cst.CSTNode, text: str, unit: ParsedUnit | None = None) -> Edit:
-        return fixes.replace(unit or self.unit, node, text)
+    def replace(self, node: cst.CSTNode, text: str, unit: ParsedUnit | None = None, *, absorb_parens: bool = False) -> Edit:
+        return fixes.replace(unit or self.unit, node, text, absorb_parens=absorb_parens)
 
     def source(self, node: cst.CSTNode, *, atom: bool = False, unit: ParsedUnit | None = None) -> str:
         return fixes.code_of(unit or self.unit, node, atom=atom)
@@ -153,7 +153,7 @@ class FileCheck:
         self.call_rules = [r for r in self.rules if type(r).on_call is not Rule.on_call]
         self.binary_rules = [r for r in self.rules if type(r).on_binary is not Rule.on_binary]
         self.unary_rules = [r for r in self.rules if type(r).on_unary is not Rule.on_unary]
-        self.loss_rules = [r for r in self.rules if isinstance(r, LossInputRule)]
+        self.loss_rules = [r for r in self.rules if isinstance(r, LossRule)]
         self.required = frozenset().union(*(r.requires for r in self.rules)) if self.rules else frozenset()
         self.diagnostics: list[Diagnostic] = []
         self._seen: set[tuple[str, Span]] = set()
@@ -369,14 +369,9 @@ class FileCheck:
                 rule.on_unary(node, ctx)
 
     def _check_loss(self, lc: LossCall, ctx: RuleContext) -> None:
-        if lc.input is None:
-            return
-        value = ctx.value(lc.input)
-        if not isinstance(value, Tensor):
-            return
         for rule in self.loss_rules:
-            if lc.spec.key in rule.losses and rule.applies(value, lc, ctx):
-                rule.report(value, lc, ctx)
+            if lc.spec.key in rule.losses:
+                rule.check(lc, ctx)
 
 
 def _is_loss_entry(value: Value) -> bool:

@@ -359,8 +359,8 @@ class Evaluator:
             return self.produce(node, name, "method", receiver_node, signature=qual)
         if name == "log":
             return self.log_of(receiver, node)
-        if name == "exp":
-            return self.exp_of(receiver, node)
+        if name == "exp" and not node.args:
+            return self.exp_of(receiver, node, receiver_node)
         if isinstance(receiver, Param) and (
             name in torchapi.KIND_PRESERVING_SAME_AXES or name in torchapi.KIND_PRESERVING_RESHAPE
         ):
@@ -406,7 +406,8 @@ class Evaluator:
         if qual in ("torch.log", "torch.special.log"):
             return self.log_of(self._first_value(node), node)
         if qual in ("torch.exp", "torch.special.exp"):
-            return self.exp_of(self._first_value(node), node)
+            first = node.args[0].value if node.args and node.args[0].keyword is None and not node.args[0].star else None
+            return self.exp_of(self._first_value(node), node, first)
         if qual in torchapi.LAYERS:
             bound = syntax.bind_args(node, torchapi.SIGNATURES[qual])
             dim_node = bound.get("dim")
@@ -480,7 +481,7 @@ class Evaluator:
             )
         return UNKNOWN
 
-    def exp_of(self, value: Value, node: cst.Call) -> Value:
+    def exp_of(self, value: Value, node: cst.Call, operand: cst.BaseExpression | None) -> Value:
         if isinstance(value, Tensor) and value.kind is Kind.LOG_PROBS:
             return replace(
                 value,
@@ -490,7 +491,13 @@ class Evaluator:
                 via="direct",
                 origin=Origin("exp of log-probabilities", node, self.unit),
             )
-        return UNKNOWN
+        if operand is None:
+            return UNKNOWN
+        # exp of anything else: kept (with its operand) for log-sum-exp and hand-written softmax
+        form = "method" if isinstance(node.func, cst.Attribute) and operand is node.func.value else "torch"
+        producer = Producer(node, self.unit, "exp", form, operand, None, None, False, node.func, *self._call_state(node))
+        ndim = value.ndim if isinstance(value, Tensor) else None
+        return Tensor(Kind.TENSOR, "exp", ndim=ndim, origin=Origin("`exp(...)`", node, self.unit), producer=producer)
 
     def produce(
         self,

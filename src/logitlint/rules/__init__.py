@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from logitlint.rules.base import Invalid, LossInputRule, Rule
+from logitlint.rules.base import Invalid, LossInputRule, LossRule, Rule
 
-__all__ = ["Rule", "Invalid", "LossInputRule", "all_rules", "rule_by_code", "rule_classes"]
+__all__ = ["Rule", "Invalid", "LossRule", "LossInputRule", "all_rules", "rule_by_code", "rule_classes"]
 
 
 @lru_cache(maxsize=1)
 def rule_classes() -> tuple[type[Rule], ...]:
-    from logitlint.rules import cross_entropy, log_softmax, softmax_misc
+    from logitlint.rules import bce, cross_entropy, elementwise, kl_div, log_softmax, manual, softmax_misc
 
     classes: list[type[Rule]] = []
-    for module in (cross_entropy, log_softmax, softmax_misc):
+    for module in (cross_entropy, kl_div, bce, log_softmax, elementwise, manual, softmax_misc):
         classes.extend(module.RULES)
     return tuple(sorted(classes, key=lambda cls: cls.code))
 

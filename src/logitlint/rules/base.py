@@ -55,11 +55,27 @@ class Rule:
         return f"https://github.com/logitlint/logitlint/blob/main/docs/rules.md#{cls.code.lower()}-{cls.name}"
 
 
-class LossInputRule(Rule):
-    """A rule about what kind of tensor reaches a loss's input: the engine finds the loss calls
-    (every spelling, loss objects, helpers) and asks ``applies`` for the input's value."""
+class LossRule(Rule):
+    """A rule about a loss call: the engine finds loss calls in every spelling (functional, loss
+    objects on variables and ``self``, helpers whose parameter reaches a loss) and calls ``check``."""
 
     losses: ClassVar[frozenset[str]]  # LossSpec keys
+
+    def check(self, loss: LossCall, ctx: RuleContext) -> None:
+        raise NotImplementedError
+
+
+class LossInputRule(LossRule):
+    """A rule about what kind of tensor reaches a loss's input."""
+
+    def check(self, loss: LossCall, ctx: RuleContext) -> None:
+        if loss.input is None:
+            return
+        from logitlint.analysis.values import Tensor
+
+        value = ctx.value(loss.input)
+        if isinstance(value, Tensor) and self.applies(value, loss, ctx):
+            self.report(value, loss, ctx)
 
     def applies(self, value: Tensor, loss: LossCall, ctx: RuleContext) -> bool:
         raise NotImplementedError

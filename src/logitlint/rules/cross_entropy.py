@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from logitlint.analysis import syntax
 from logitlint.analysis.values import Kind, Tensor
 from logitlint.diagnostics import Edit, FixClass, Severity
 from logitlint.rules.base import Invalid, LossInputRule
+from logitlint.rules.common import literal, loss_name, negated, related_for
 from logitlint.rules.rewrite import class_dim_ok, describe, renamed, visible_logits
 
 if TYPE_CHECKING:
@@ -20,30 +20,6 @@ CE_WORDS = frozenset({"cross_entropy", "CrossEntropyLoss"})
 NLL_WORDS = frozenset({"nll_loss", "NLLLoss"})
 # Sources of probabilities that are a distribution over the class dim.
 DISTRIBUTIONS = frozenset({"normalised", "table", "exp"})
-
-
-def loss_name(lc: LossCall, ctx: RuleContext) -> str:
-    if lc.form == "functional":
-        return f"`{ctx.code(lc.call.func)}`"
-    if lc.form == "module":
-        return f"`{ctx.code(lc.call.func)}` (`{lc.spec.module.rsplit('.', 1)[1]}`)"
-    assert lc.sink is not None
-    return f"`{ctx.code(lc.call.func)}`, whose parameter reaches {lc.sink.origin.description} ({ctx.where(lc.sink.origin)})"
-
-
-def related_for(value: Tensor, lc: LossCall, ctx: RuleContext):
-    related = ()
-    if value.via != "direct":
-        related += ctx.related(value.origin, "probabilities made here")
-    if lc.sink is not None:
-        related += ctx.related(lc.sink.origin, "the loss inside the helper")
-    return related
-
-
-def negated(lc: LossCall, ctx: RuleContext) -> bool:
-    """``-F.nll_loss(F.softmax(z, 1), t)``: the "gather p[t]" idiom, not a loss."""
-    parent = ctx.parent(lc.call)
-    return isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Minus)
 
 
 class SoftmaxIntoCrossEntropy(LossInputRule):
@@ -235,24 +211,12 @@ loss = F.nll_loss(torch.log(probs), target)  # the cross-entropy of these probab
             kwargs = []
             assert lc.loss_object is not None
             for name, text in lc.loss_object.args:
-                if not _literal(text):
+                if not literal(text):
                     return None, f"no fix: `{name}={text}` would be evaluated at the call, not at construction"
                 kwargs.append(f"{name}={text}")
             call_args = [input_code, ctx.source(lc.target), *kwargs]
             edits = [ctx.replace(lc.call, f"{nll[0]}({', '.join(call_args)})"), *nll[1], *log[1]]
         return ctx.fix(self, "Use nll_loss of the log-probabilities (changes the loss value)", edits), None
-
-
-def _literal(text: str) -> bool:
-    try:
-        node = cst.parse_expression(text)
-    except cst.ParserSyntaxError:
-        return False
-    if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float)):
-        return True
-    if isinstance(node, cst.Name):
-        return node.value in ("True", "False", "None")
-    return syntax.number_literal(node) is not None
 
 
 class ProbabilitiesIntoNllLoss(LossInputRule):

@@ -62,7 +62,7 @@ def renamed(value: Tensor, op: str, node: cst.BaseExpression, ctx: RuleContext) 
     imports: tuple[Edit, ...] = ()
     if producer.form in ("layer", "sequential"):
         if isinstance(func, cst.Call) and producer.form == "layer":  # nn.Softmax(dim=1)(x)
-            inner = _renamed_callee(func.func, _LAYER_OF[op], "torch.nn.", ctx)
+            inner = renamed_callee(func.func, _LAYER_OF[op], "torch.nn.", ctx)
             if inner is None:
                 return None
             new_func, imports = inner[0], inner[1]
@@ -102,7 +102,7 @@ def renamed(value: Tensor, op: str, node: cst.BaseExpression, ctx: RuleContext) 
     return unit.code(call.with_changes(func=new_func, args=args, lpar=[], rpar=[])), imports
 
 
-def _renamed_callee(
+def renamed_callee(
     func: cst.BaseExpression, name: str, namespace: str, ctx: RuleContext
 ) -> tuple[cst.BaseExpression, tuple[Edit, ...]] | None:
     if isinstance(func, cst.Attribute):

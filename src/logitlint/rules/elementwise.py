@@ -1,0 +1,326 @@
+"""Family 2: log/exp compositions with a stable built-in (logsigmoid, logsumexp, softplus, log1p, expm1)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from logitlint.analysis import syntax, torchapi
+from logitlint.analysis.values import Kind, Tensor
+from logitlint.diagnostics import FixClass, Severity
+from logitlint.rules.base import Invalid, Rule
+from logitlint.rules.log_softmax import log_argument
+from logitlint.rules.manual import stabilised
+from logitlint.rules.rewrite import describe, visible_logits
+
+if TYPE_CHECKING:
+    from logitlint.engine import RuleContext
+
+
+def _is_one(node: cst.BaseExpression) -> bool:
+    return syntax.number_literal(node) == 1.0
+
+
+def _tensor(node: cst.BaseExpression, ctx: RuleContext, source: str) -> Tensor | None:
+    value = ctx.value(node)
+    if isinstance(value, Tensor) and value.source == source:
+        return value
+    return None
+
+
+def _negated(text: str, node: cst.BaseExpression) -> str:
+    """``-x`` for an atom, ``-(a + b)`` otherwise (FIX-SEMANTICS trap 17)."""
+    return f"-{text}" if syntax.is_atomic(syntax.unparenthesized(node)) and not text.startswith("-") else f"-({text})"
+
+
+class LogOfSigmoid(Rule):
+    code = "LGT204"
+    name = "log-of-sigmoid"
+    severity = Severity.WARNING
+    fix_class = FixClass.FINITE
+    summary = "log(sigmoid(x)) or log(1 - sigmoid(x)): use F.logsigmoid(x) / F.logsigmoid(-x)"
+    requires = frozenset({"log"})
+    what = "Checks for `torch.log(torch.sigmoid(x))`, `torch.sigmoid(x).log()` and `torch.log(1 - torch.sigmoid(x))`."
+    why = (
+        "`log(sigmoid(x))` is -inf for x <= -88.75 (f32); `log(1 - sigmoid(x))` is -inf from x = 16.75 "
+        "and already off by more than 0.01 from x = 12.1 (f32), because `1 - sigmoid(x)` cancels. "
+        "`F.logsigmoid` computes both stably (`torch.logsigmoid` does not exist)."
+    )
+    example = """```python
+log_p = torch.log(torch.sigmoid(x))
+log_not_p = torch.log(1 - torch.sigmoid(x))
+```"""
+    use_instead = """```python
+log_p = F.logsigmoid(x)
+log_not_p = F.logsigmoid(-x)
+```"""
+    fix_safety = (
+        "**finite** (safe): the same value (1 ulp) where the original is finite, and finite where it is "
+        "-inf; the fix adds `import torch.nn.functional as F` when needed and parenthesises the negated operand."
+    )
+    valid = (
+        "import torch.nn.functional as F\nlp = F.logsigmoid(x)\n",
+        "import torch\nlp = torch.log(1 - p)\n",
+        "import torch\nlp = torch.log(torch.sigmoid(x) * 0.5 + 0.25)\n",
+    )
+    invalid = (
+        Invalid("import torch\nlp = torch.log(torch.sigmoid(x))\n", at="torch.log(torch.sigmoid(x))"),
+        Invalid("import torch\nlq = torch.log(1 - torch.sigmoid(a + b))\n", at="torch.log(1 - torch.sigmoid(a + b))"),
+        Invalid("import torch\np = x.sigmoid()\nlp = p.log()\n", at="p.log()"),
+    )
+
+    def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
+        arg = log_argument(node, ctx)
+        if arg is None:
+            return
+        negate = False
+        probs_node = arg
+        if isinstance(arg, cst.BinaryOperation) and isinstance(arg.operator, cst.Subtract) and _is_one(arg.left):
+            probs_node, negate = arg.right, True
+        value = ctx.value(probs_node)
+        if not isinstance(value, Tensor) or value.kind is not Kind.PROBS or value.source != "sigmoid":
+            return
+        form = "log(1 - sigmoid(x))" if negate else "log of sigmoid"
+        message = (f"{form}: {describe(value, ctx, probs_node)} under a log; use `F.logsigmoid("
+                   f"{'-x' if negate else 'x'})`, which is finite for every x")
+        fix = None
+        logits = visible_logits(value, probs_node, ctx)
+        spelled = ctx.spell("torch.nn.functional.logsigmoid")
+        if logits is not None and spelled is not None and value.producer is not None:
+            operand = ctx.source(logits, unit=value.producer.unit)
+            operand = _negated(operand, logits) if negate else operand
+            fix = ctx.fix(self, f"Use F.logsigmoid({'-x' if negate else 'x'})",
+                          [ctx.replace(node, f"{spelled[0]}({operand})"), *spelled[1]])
+        ctx.report(self, node, message, fix=fix)
+
+
+def _summed_exp(node: cst.BaseExpression, ctx: RuleContext):
+    """For ``torch.sum(E, ...)`` / ``E.sum(...)`` with E an exp: (E's value, bound sum args)."""
+    if not isinstance(node, cst.Call):
+        return None
+    qual = ctx.callee(node)
+    if qual == "torch.sum" and node.args:
+        summed = node.args[0].value
+        bound = syntax.bind_args(node, torchapi.SIGNATURES["torch.sum"])
+    elif isinstance(node.func, cst.Attribute) and node.func.attr.value == "sum" and qual is None:
+        summed = node.func.value
+        bound = syntax.bind_args(node, torchapi.SIGNATURES["torch.Tensor.sum"])
+    else:
+        return None
+    value = _tensor(summed, ctx, "exp")
+    if value is None or not bound.complete:
+        return None
+    return value, summed, bound
+
+
+class LogSumExp(Rule):
+    code = "LGT205"
+    name = "log-sum-exp"
+    severity = Severity.WARNING
+    fix_class = FixClass.FINITE
+    summary = "log(sum(exp(x))): use torch.logsumexp, which does not overflow"
+    requires = frozenset({"log"})
+    what = "Checks for `torch.log(torch.sum(torch.exp(x), d))` and `torch.log(torch.exp(x).sum(d))`, `keepdim` included."
+    why = (
+        "`exp` overflows to inf from x = 88.73 in float32 (11.09 in float16), so the log-sum-exp becomes "
+        "inf and its gradient NaN; `torch.logsumexp` subtracts the max first and stays finite."
+    )
+    example = """```python
+lse = torch.log(torch.sum(torch.exp(scores), dim=1))
+```"""
+    use_instead = """```python
+lse = torch.logsumexp(scores, dim=1)
+```"""
+    fix_safety = (
+        "**finite** (safe): the same value (1.5 ulp) where the original is finite, finite where it "
+        "overflows. `keepdim` is kept. `logsumexp` requires a dim: without one the fix writes "
+        "`dim=tuple(range(x.ndim))`, only when `x` is a plain name (it is evaluated twice). "
+        "`sum(..., dtype=)` blocks the fix (logsumexp has no dtype)."
+    )
+    valid = (
+        "import torch\nlse = torch.logsumexp(x, dim=1)\n",
+        "import torch\nv = torch.log(torch.sum(x, dim=1))\n",
+        "import torch\nm = x.max(1, keepdim=True).values\nlse = m + torch.log(torch.exp(x - m).sum(1, keepdim=True))\n",
+    )
+    invalid = (
+        Invalid("import torch\nlse = torch.log(torch.sum(torch.exp(x), dim=1))\n", at="torch.log(torch.sum(torch.exp(x), dim=1))"),
+        Invalid("import torch\nlse = torch.log(torch.exp(x).sum(-1, keepdim=True))\n", at="torch.log(torch.exp(x).sum(-1, keepdim=True))"),
+        Invalid("import torch\ne = torch.exp(scores)\nlse = e.sum().log()\n", at="e.sum().log()"),
+    )
+
+    def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
+        arg = log_argument(node, ctx)
+        found = _summed_exp(arg, ctx) if arg is not None else None
+        if found is None:
+            return
+        value, summed, bound = found
+        if value.producer is not None and stabilised(value.producer.operand, ctx.code):
+            return  # m + log(sum(exp(x - m))): already the stable form
+        message = "log(sum(exp(x))) overflows where exp does: use `torch.logsumexp`"
+        fix, note = None, None
+        logits = visible_logits(value, summed, ctx)
+        spelled = ctx.spell("torch.logsumexp")
+        if "dtype" in bound or "out" in bound:
+            note = "no fix: logsumexp has no dtype"
+        elif logits is not None and spelled is not None and value.producer is not None:
+            x = ctx.source(logits, unit=value.producer.unit)
+            dim = bound.args.get("dim")
+            if dim is not None:
+                args = [x, _arg_text(dim, ctx)]
+            elif isinstance(syntax.unparenthesized(logits), cst.Name):
+                args = [x, f"dim=tuple(range({x}.ndim))"]
+            else:
+                args = None
+                note = "no fix: without a dim the input would be evaluated twice"
+            if args is not None:
+                keepdim = bound.get("keepdim")
+                if keepdim is not None:
+                    args.append(f"keepdim={ctx.code(keepdim)}")
+                fix = ctx.fix(self, "Use torch.logsumexp", [ctx.replace(node, f"{spelled[0]}({', '.join(args)})"), *spelled[1]])
+        ctx.report(self, node, message, fix=fix, fix_note=note)
+
+
+def _arg_text(arg: cst.Arg, ctx: RuleContext) -> str:
+    value = ctx.code(arg.value)
+    return f"{arg.keyword.value}={value}" if arg.keyword is not None else value
+
+
+def _one_plus_exp(arg: cst.BaseExpression, ctx: RuleContext) -> tuple[Tensor, cst.BaseExpression] | None:
+    if isinstance(arg, cst.BinaryOperation) and isinstance(arg.operator, cst.Add):
+        for one, other in ((arg.left, arg.right), (arg.right, arg.left)):
+            if _is_one(one):
+                value = _tensor(other, ctx, "exp")
+                if value is not None:
+                    return value, other
+    return None
+
+
+class LogOnePlusExp(Rule):
+    code = "LGT207"
+    name = "log-one-plus-exp"
+    severity = Severity.WARNING
+    fix_class = FixClass.FINITE
+    summary = "log(1 + exp(x)) or log1p(exp(x)): use F.softplus(x)"
+    requires = frozenset({"log", "log1p"})
+    what = "Checks for `torch.log(1 + torch.exp(x))`, `torch.log(torch.exp(x) + 1)` and `torch.log1p(torch.exp(x))`."
+    why = (
+        "`exp(x)` overflows to inf for x > 88.7 (f32; 11.09 in f16), so the softplus written by hand "
+        "returns inf where the answer is about x; and `log(1 + exp(x))` returns 0 for very negative x "
+        "where the answer is e^x. `F.softplus` is stable on both sides."
+    )
+    example = """```python
+sp = torch.log(1 + torch.exp(x))
+```"""
+    use_instead = """```python
+sp = F.softplus(x)
+```"""
+    fix_safety = (
+        "**finite** (safe) in float32/16: the same value within 1 ulp where the original is finite. In "
+        "float64 softplus's default `threshold=20` returns x for x > 20, an absolute error up to "
+        "e^-20 = 2.06e-9 (the runtime test allows 3e-9)."
+    )
+    valid = (
+        "import torch.nn.functional as F\nsp = F.softplus(x)\n",
+        "import torch\nv = torch.log(1 + x)\n",
+    )
+    invalid = (
+        Invalid("import torch\nsp = torch.log(1 + torch.exp(x))\n", at="torch.log(1 + torch.exp(x))"),
+        Invalid("import torch\nsp = torch.log1p(x.exp())\n", at="torch.log1p(x.exp())"),
+        Invalid("import torch\nsp = (torch.exp(x) + 1.0).log()\n", at="(torch.exp(x) + 1.0).log()"),
+    )
+
+    def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
+        found = None
+        arg = log_argument(node, ctx)
+        if arg is not None:
+            found = _one_plus_exp(arg, ctx)
+        elif ctx.callee(node) in ("torch.log1p", "torch.special.log1p") and len(node.args) == 1:
+            inner = node.args[0].value
+            value = _tensor(inner, ctx, "exp")
+            found = (value, inner) if value is not None else None
+        elif isinstance(node.func, cst.Attribute) and node.func.attr.value == "log1p" and not node.args:
+            inner = node.func.value
+            value = _tensor(inner, ctx, "exp")
+            found = (value, inner) if value is not None else None
+        if found is None:
+            return
+        value, exp_node = found
+        fix = None
+        logits = visible_logits(value, exp_node, ctx)
+        spelled = ctx.spell("torch.nn.functional.softplus")
+        if logits is not None and spelled is not None and value.producer is not None:
+            fix = ctx.fix(self, "Use F.softplus",
+                          [ctx.replace(node, f"{spelled[0]}({ctx.source(logits, unit=value.producer.unit)})"), *spelled[1]])
+        ctx.report(self, node, "log(1 + exp(x)) overflows where exp does: use `F.softplus(x)`", fix=fix)
+
+
+class Log1pExpm1(Rule):
+    code = "LGT208"
+    name = "log1p-expm1"
+    severity = Severity.WARNING
+    fix_class = FixClass.PRECISION
+    summary = "log(1 + x) / exp(x) - 1 lose precision for small x: use torch.log1p / torch.expm1"
+    requires = frozenset({"log", "exp"})
+    what = "Checks for `torch.log(1 + x)` (either order) and `torch.exp(x) - 1`."
+    why = (
+        "For small x, `1 + x` and `exp(x) - 1` cancel: at x = 1e-6 the float32 result is 4.6% off, at "
+        "1e-8 it is 0 (100% off); float16 and bfloat16 are 100% off at 1e-4. `log1p` and `expm1` stay accurate."
+    )
+    example = """```python
+y = torch.log(1 + x)
+z = torch.exp(x) - 1
+```"""
+    use_instead = """```python
+y = torch.log1p(x)
+z = torch.expm1(x)
+```"""
+    fix_safety = (
+        "**precision** (safe): the same domain (x < -1 gives NaN and x = -1 gives -inf in both) and a "
+        "difference bounded by the original's rounding (1 eps); the rewrite is accurate to 5e-8 relative (f32)."
+    )
+    valid = (
+        "import torch\ny = torch.log1p(x)\nz = torch.expm1(x)\n",
+        "import torch\ny = torch.log(2 + x)\nz = torch.exp(x) - 2\n",
+        "import math\ny = math.log(1 + x)\n",
+    )
+    invalid = (
+        Invalid("import torch\ny = torch.log(1 + x)\n", at="torch.log(1 + x)"),
+        Invalid("import torch\ny = torch.log(x + 1.0)\n", at="torch.log(x + 1.0)"),
+        Invalid("import torch\nz = torch.exp(x) - 1\n", at="torch.exp(x) - 1"),
+        Invalid("import torch\nz = 2 * (x.exp() - 1)\n", at="x.exp() - 1"),
+    )
+
+    def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
+        arg = log_argument(node, ctx)
+        if not (isinstance(arg, cst.BinaryOperation) and isinstance(arg.operator, cst.Add)):
+            return
+        if _is_one(arg.left):
+            x = arg.right
+        elif _is_one(arg.right):
+            x = arg.left
+        else:
+            return
+        if _tensor(x, ctx, "exp") is not None:
+            return  # log(1 + exp(x)) is LGT207's
+        spelled = ctx.spell("torch.log1p")
+        fix = None
+        if spelled is not None:
+            fix = ctx.fix(self, "Use torch.log1p", [ctx.replace(node, f"{spelled[0]}({ctx.source(x)})"), *spelled[1]])
+        ctx.report(self, node, "log(1 + x) loses precision for small x: use `torch.log1p(x)`", fix=fix)
+
+    def on_binary(self, node: cst.BinaryOperation, ctx: RuleContext) -> None:
+        if not isinstance(node.operator, cst.Subtract) or not _is_one(node.right):
+            return
+        value = _tensor(node.left, ctx, "exp")
+        if value is None or value.producer is None or value.via != "direct" or value.producer.operand is None:
+            return
+        spelled = ctx.spell("torch.expm1")
+        fix = None
+        if spelled is not None:
+            x = ctx.source(value.producer.operand)
+            fix = ctx.fix(self, "Use torch.expm1", [ctx.replace(node, f"{spelled[0]}({x})", absorb_parens=True), *spelled[1]])
+        ctx.report(self, node, "exp(x) - 1 loses precision for small x: use `torch.expm1(x)`", fix=fix)
+
+
+RULES = (LogOfSigmoid, LogSumExp, LogOnePlusExp, Log1pExpm1)

@@ -1,0 +1,235 @@
+"""Family 2: softmax and cross-entropy written by hand."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from logitlint.analysis import syntax, torchapi
+from logitlint.analysis.values import Kind, Tensor
+from logitlint.diagnostics import FixClass, Severity
+from logitlint.rules.base import Invalid, Rule
+from logitlint.rules.log_softmax import log_argument
+from logitlint.rules.rewrite import class_dim_ok, visible_logits
+
+if TYPE_CHECKING:
+    from logitlint.engine import RuleContext
+
+
+def _sum_call(node: cst.BaseExpression, ctx: RuleContext) -> tuple[cst.BaseExpression, syntax.BoundArgs] | None:
+    """(what is summed, the sum's arguments) for ``X.sum(...)`` or ``torch.sum(X, ...)``."""
+    if not isinstance(node, cst.Call):
+        return None
+    qual = ctx.callee(node)
+    if qual == "torch.sum" and node.args and node.args[0].keyword is None:
+        return node.args[0].value, syntax.bind_args(node, torchapi.SIGNATURES["torch.sum"])
+    if isinstance(node.func, cst.Attribute) and node.func.attr.value == "sum" and qual is None:
+        return node.func.value, syntax.bind_args(node, torchapi.SIGNATURES["torch.Tensor.sum"])
+    return None
+
+
+def stabilised(node: cst.BaseExpression | None, unit_code) -> bool:
+    """``x - x.max(...)`` or ``x - m``: already shifted (by a max, or a name that likely holds one)."""
+    node = syntax.unparenthesized(node) if node is not None else None
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract):
+        if isinstance(syntax.unparenthesized(node.right), (cst.Name, cst.Attribute)):
+            return True  # x - m: m most likely holds the max (a false negative beats a false positive)
+        text = unit_code(node.right)
+        return any(word in text for word in ("max", "amax", "logsumexp"))
+    return False
+
+
+class ManualSoftmax(Rule):
+    code = "LGT206"
+    name = "manual-softmax"
+    severity = Severity.WARNING
+    fix_class = FixClass.FINITE
+    summary = "exp(x) / exp(x).sum(d, keepdim=True): use torch.softmax(x, dim=d)"
+    requires = frozenset({"exp"})
+    what = "Checks for a softmax written by hand: `torch.exp(x) / torch.exp(x).sum(dim=d, keepdim=True)`, in any spelling."
+    why = (
+        "`exp` overflows for large logits (x > 88.7 in float32), giving inf / inf = NaN, and underflows "
+        "to 0 / 0 = NaN when every logit is very negative. `torch.softmax` subtracts the max first. "
+        "Without `keepdim=True` the division broadcasts wrongly: square inputs run and are silently wrong."
+    )
+    example = """```python
+probs = torch.exp(logits) / torch.exp(logits).sum(dim=1, keepdim=True)
+```"""
+    use_instead = """```python
+probs = torch.softmax(logits, dim=1)
+```"""
+    fix_safety = (
+        "**finite** (safe): the same value (1 ulp) where the original is finite, and finite where it gives "
+        "NaN. Offered only with `keepdim=True` and the same side-effect-free `x` on both sides; without "
+        "`keepdim=True` the finding is reported with no fix."
+    )
+    valid = (
+        "import torch\np = torch.softmax(x, dim=1)\n",
+        "import torch\ne = torch.exp(x - x.max(dim=1, keepdim=True).values)\np = e / e.sum(dim=1, keepdim=True)\n",
+        "import torch\np = torch.exp(x) / torch.exp(y).sum(dim=1, keepdim=True)\n",
+    )
+    invalid = (
+        Invalid("import torch\np = torch.exp(x) / torch.exp(x).sum(dim=1, keepdim=True)\n",
+                at="torch.exp(x) / torch.exp(x).sum(dim=1, keepdim=True)"),
+        Invalid("import torch\ne = x.exp()\np = e / e.sum(-1, keepdim=True)\n", at="e / e.sum(-1, keepdim=True)"),
+        Invalid("import torch\np = torch.exp(x) / torch.sum(torch.exp(x), 1)\n", at="torch.exp(x) / torch.sum(torch.exp(x), 1)"),
+    )
+
+    def on_binary(self, node: cst.BinaryOperation, ctx: RuleContext) -> None:
+        if not isinstance(node.operator, cst.Divide):
+            return
+        value = ctx.value(node.left)
+        if not isinstance(value, Tensor) or value.source != "exp" or value.producer is None:
+            return
+        found = _sum_call(node.right, ctx)
+        if found is None:
+            return
+        summed, bound = found
+        if ctx.code(syntax.unparenthesized(summed)) != ctx.code(syntax.unparenthesized(node.left)):
+            return
+        if stabilised(value.producer.operand, ctx.code) or "dtype" in bound or bound.get("dim") is None:
+            return
+        fix, note = None, None
+        logits = visible_logits(value, node.left, ctx)
+        if not syntax.is_true(bound.get("keepdim")):
+            note = "no fix: without keepdim=True the division does not normalise over the dim (check it)"
+        elif logits is None or not value.producer.reusable:
+            note = "no fix: the exponent is not a side-effect-free local expression"
+        else:
+            spelled = ctx.spell("torch.softmax")
+            if spelled is not None:
+                text = f"{spelled[0]}({ctx.source(logits, unit=value.producer.unit)}, dim={ctx.code(bound.get('dim'))})"
+                fix = ctx.fix(self, "Use torch.softmax", [ctx.replace(node, text, absorb_parens=True), *spelled[1]])
+        ctx.report(self, node, "softmax written by hand overflows where exp does: use `torch.softmax(x, dim=...)`",
+                   fix=fix, fix_note=note)
+
+
+class ManualCrossEntropy(Rule):
+    code = "LGT209"
+    name = "manual-cross-entropy"
+    severity = Severity.WARNING
+    fix_class = FixClass.FINITE
+    summary = "-(p * log(softmax(x, 1))).sum(1).mean(): use F.cross_entropy(x, p)"
+    requires = frozenset({"log", "log_softmax"})
+    what = (
+        "Checks for cross-entropy with probability targets written by hand: `-(p * torch.log(F.softmax(x, 1)))"
+        ".sum(1).mean()`, `-(p * F.log_softmax(x, 1)).sum(dim=1).mean()` and close variants (`torch.sum`, "
+        "`torch.mean`, the minus inside)."
+    )
+    why = (
+        "The hand-written form is NaN where a probability is 0 and the softmax underflows (0 * -inf), and "
+        "it costs an extra pass; `F.cross_entropy(x, p)` accepts probability targets (PyTorch >= 1.10) "
+        "and computes exactly `-(p * log_softmax(x, 1)).sum(1).mean()`, stably."
+    )
+    example = """```python
+loss = -(soft_targets * torch.log(F.softmax(logits, dim=1))).sum(dim=1).mean()
+```"""
+    use_instead = """```python
+loss = F.cross_entropy(logits, soft_targets)
+```"""
+    fix_safety = (
+        "**finite** (safe): `F.cross_entropy(x, p)` equals `-(p * log_softmax(x, 1)).sum(1).mean()` exactly "
+        "(difference 0.0 measured), and is finite where the original is NaN. Offered only for a plain mean "
+        "over the samples and a log-softmax over the class dim; weights would change what `mean` divides by."
+    )
+    valid = (
+        "import torch.nn.functional as F\nloss = F.cross_entropy(x, p)\n",
+        "import torch\nimport torch.nn.functional as F\nent = -(p * torch.log(p)).sum(1).mean()\n",
+        "import torch.nn.functional as F\nloss = -(p * F.log_softmax(x, dim=1)).sum(dim=0).mean()\n",
+    )
+    invalid = (
+        Invalid("import torch\nimport torch.nn.functional as F\nloss = -(p * torch.log(F.softmax(x, dim=1))).sum(dim=1).mean()\n",
+                at="-(p * torch.log(F.softmax(x, dim=1))).sum(dim=1).mean()"),
+        Invalid("import torch\nimport torch.nn.functional as F\nlogp = F.log_softmax(x, 1)\nloss = torch.mean(torch.sum(-t * logp, dim=1))\n",
+                at="torch.mean(torch.sum(-t * logp, dim=1))"),
+        Invalid("import torch\nloss = -torch.sum(torch.log_softmax(x, -1) * y, -1).mean()\n",
+                at="-torch.sum(torch.log_softmax(x, -1) * y, -1).mean()"),
+    )
+
+    def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
+        parent = ctx.parent(node)
+        if isinstance(parent, cst.UnaryOperation):
+            return  # reported at the negation
+        self._check(node, ctx)
+
+    def on_unary(self, node: cst.UnaryOperation, ctx: RuleContext) -> None:
+        self._check(node, ctx)
+
+    def _check(self, node: cst.BaseExpression, ctx: RuleContext) -> None:
+        match = _manual_ce(node, ctx)
+        if match is None:
+            return
+        log_probs, target, dim = match
+        fix = None
+        logits, value = _logits_of(log_probs, ctx)
+        if logits is not None and value is not None and value.dim == dim and class_dim_ok(value):
+            spelled = ctx.spell("torch.nn.functional.cross_entropy")
+            if spelled is not None and value.producer is not None:
+                text = f"{spelled[0]}({ctx.source(logits, unit=value.producer.unit)}, {ctx.source(target)})"
+                fix = ctx.fix(self, "Use F.cross_entropy with probability targets", [ctx.replace(node, text, absorb_parens=True), *spelled[1]])
+        ctx.report(self, node, "cross-entropy with probability targets written by hand: use `F.cross_entropy(logits, "
+                   "probs)`, which is stable where a probability is 0", fix=fix)
+
+
+def _peel_minus(node: cst.BaseExpression) -> tuple[cst.BaseExpression, int]:
+    negations = 0
+    while isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        node, negations = node.expression, negations + 1
+    return node, negations
+
+
+def _mean_of(node: cst.BaseExpression, ctx: RuleContext) -> cst.BaseExpression | None:
+    if not isinstance(node, cst.Call):
+        return None
+    if ctx.callee(node) == "torch.mean" and len(node.args) == 1 and node.args[0].keyword is None:
+        return node.args[0].value
+    if isinstance(node.func, cst.Attribute) and node.func.attr.value == "mean" and not node.args and ctx.callee(node) is None:
+        return node.func.value
+    return None
+
+
+def _manual_ce(node: cst.BaseExpression, ctx: RuleContext):
+    """(log-probabilities node, target node, dim) for -mean(sum(p * logp, dim)), else None."""
+    inner, negations = _peel_minus(node)
+    summed_node = _mean_of(inner, ctx)
+    if summed_node is None:
+        return None
+    summed_node, more = _peel_minus(summed_node)
+    negations += more
+    found = _sum_call(summed_node, ctx)
+    if found is None:
+        return None
+    product, bound = found
+    product, more = _peel_minus(product)
+    negations += more
+    dim = syntax.int_literal(bound.get("dim"))
+    if dim is None or "keepdim" in bound or "dtype" in bound:
+        return None
+    if not (isinstance(product, cst.BinaryOperation) and isinstance(product.operator, cst.Multiply)):
+        return None
+    for log_probs, target in ((product.left, product.right), (product.right, product.left)):
+        target, more_target = _peel_minus(target)
+        value = ctx.value(log_probs)
+        if isinstance(value, Tensor) and value.kind is Kind.LOG_PROBS and value.source in ("log_softmax", "log"):
+            if (negations + more_target) % 2 == 1 and value.dim == dim:
+                return log_probs, target, dim
+    return None
+
+
+def _logits_of(log_probs: cst.BaseExpression, ctx: RuleContext):
+    """The logits behind log_softmax(x) or log(softmax(x)), when a fix may use them here."""
+    value = ctx.value(log_probs)
+    if not isinstance(value, Tensor):
+        return None, None
+    if value.source == "log_softmax":
+        return visible_logits(value, log_probs, ctx), value
+    inner = log_argument(log_probs, ctx) if isinstance(log_probs, cst.Call) else None
+    if inner is not None:
+        probs = ctx.value(inner)
+        if isinstance(probs, Tensor) and probs.source == "softmax":
+            return visible_logits(probs, inner, ctx), probs
+    return None, None
+
+
+RULES = (ManualSoftmax, ManualCrossEntropy)
