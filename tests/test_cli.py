@@ -129,3 +129,15 @@ def test_help_explains():
     assert result.returncode == 0
     assert "--unsafe-fixes" in run_cli("fix", "--help").stdout
     assert "exit codes" in result.stdout and "[!]" in result.stdout
+
+
+def test_fix_adds_the_import_it_needs():
+    source = '"""Doc."""\nfrom torch import log, sigmoid\n\n\ndef f(x):\n    return log(sigmoid(x))\n'
+    fixed = run_cli("fix", "-", stdin=source).stdout
+    assert fixed == '"""Doc."""\nfrom torch import log, sigmoid\nimport torch.nn.functional as F\n\n\ndef f(x):\n    return F.logsigmoid(x)\n'
+
+
+def test_fix_does_not_shadow_a_name_in_use():
+    source = "from torch import log, sigmoid\nF = 3\n\n\ndef f(x):\n    return log(sigmoid(x))\n"
+    fixed = run_cli("fix", "-", stdin=source).stdout
+    assert "import torch\n" in fixed and "torch.nn.functional.logsigmoid(x)" in fixed and "F = 3" in fixed

@@ -144,9 +144,12 @@ def _stdin_report(args, config: RunConfig, *, fix: bool) -> FileReport:
         from logitlint.diagnostics import FileError
 
         return FileReport(name, error=FileError(name, str(exc)))
+    if config.project is None and args.stdin_filename:
+        from logitlint.analysis.project import ProjectIndex
+
+        config.project = ProjectIndex()
     if fix:
-        report = fix_text(source, name, config)
-        return report
+        return fix_text(source, name, config)
     report = check_text(source.text, name, config)
     report.original = source.text
     return report

@@ -4,6 +4,7 @@ plugin, LSP server) calls ``check_source``; none re-implements detection or fixi
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -14,9 +15,10 @@ from logitlint import fixes
 from logitlint.analysis import syntax
 from logitlint.analysis.evaluate import Evaluator
 from logitlint.analysis.flow import Walker
-from logitlint.analysis.losses import LossCall, helper_inputs, recognise
+from logitlint.analysis.losses import LOSS_WORDS, LossCall, helper_inputs, recognise
 from logitlint.analysis.module import ClassInfo, FunctionInfo, ModuleContext
-from logitlint.analysis.values import FunctionValue, LossObject, Origin, Tensor, Value
+from logitlint.analysis.summaries import SummaryRecorder
+from logitlint.analysis.values import FunctionValue, LossObject, Origin, Value, force
 from logitlint.config import Noqa
 from logitlint.diagnostics import Diagnostic, Edit, Fix, FixClass, Related, Severity, Span
 from logitlint.outline import FullOutline, Item, Outline, UnitParseError
@@ -27,20 +29,6 @@ if TYPE_CHECKING:
     from logitlint.analysis.project import ProjectView
     from logitlint.outline import ParsedUnit
 
-LOSS_WORDS = frozenset(
-    {
-        "cross_entropy",
-        "CrossEntropyLoss",
-        "nll_loss",
-        "NLLLoss",
-        "kl_div",
-        "KLDivLoss",
-        "binary_cross_entropy",
-        "binary_cross_entropy_with_logits",
-        "BCELoss",
-        "BCEWithLogitsLoss",
-    }
-)
 
 
 class SyntaxErrorInFile(Exception):
@@ -101,17 +89,16 @@ class RuleContext:
         resolved = origin.resolve(self.check.path)
         if not resolved.line:
             return ()
-        return (
-            Related(resolved.path or self.check.path, resolved.line, resolved.col, message or resolved.description),
-        )
+        path = display_path(resolved.path or self.check.path, self.check.path)
+        return (Related(path, resolved.line, resolved.col, message or resolved.description),)
 
     def where(self, origin: Origin | None) -> str:
         """``line 12`` or ``models.py:12`` for a message."""
         if origin is None:
             return "elsewhere"
         resolved = origin.resolve(self.check.path)
-        if resolved.path and resolved.path != self.check.path:
-            return f"{resolved.path}:{resolved.line}"
+        if resolved.path and os.path.abspath(resolved.path) != os.path.abspath(self.check.path):
+            return f"{display_path(resolved.path, self.check.path)}:{resolved.line}"
         return f"line {resolved.line}"
 
     def report(
@@ -164,24 +151,25 @@ class FileCheck:
     def run(self) -> list[Diagnostic]:
         if not self.rules:
             return []
-        try:
-            outline: Outline = (
-                Outline(self.text, cache=self.settings.parse_cache)
-                if self.settings.prefilter
-                else FullOutline(self.text, cache=self.settings.parse_cache)
-            )
-            if self.settings.prefilter and not self._may_matter(outline):
-                return []
-            self._analyse(outline)
-        except UnitParseError:
-            self.diagnostics.clear()
-            self._seen.clear()
-            self._walked.clear()
+        whole = not self.settings.prefilter
+        for _ in range(20):
             try:
-                outline = FullOutline(self.text, cache=self.settings.parse_cache)
-            except UnitParseError:
-                raise self._syntax_error() from None
-            self._analyse(outline)
+                outline = self._outline(whole)
+                if not whole and not self._may_matter(outline):
+                    return []
+                self._analyse(outline)
+                break
+            except UnitParseError as exc:
+                self.diagnostics.clear()
+                self._seen.clear()
+                self._walked.clear()
+                project = self.settings.project
+                if exc.path and not _same_file(exc.path, self.path) and project is not None:
+                    project.index.parse_whole(exc.path)  # an imported module: retried from a whole parse
+                    continue
+                if whole:
+                    raise self._syntax_error() from None
+                whole = True  # a cut in the wrong place (or a syntax error): parse the file whole
         self.parsed_lines = outline.parsed_lines
         diagnostics = self.diagnostics
         if self.settings.noqa and diagnostics:
@@ -189,11 +177,22 @@ class FileCheck:
             diagnostics = [d for d in diagnostics if not noqa.suppresses(d.code, (d.span.line,))]
         return sorted(diagnostics, key=Diagnostic.sort_key)
 
+    def _outline(self, whole: bool) -> Outline:
+        cache, path = self.settings.parse_cache, self.path
+        return FullOutline(self.text, cache=cache, path=path) if whole else Outline(self.text, cache=cache, path=path)
+
     def _may_matter(self, outline: Outline) -> bool:
         if outline.tokens & self.required:
             return True
         project = self.settings.project
-        return project is not None and any(outline.mentions_word(w) for w in project.sensitive_names())
+        return project is not None and project.imports_loss_entry(self._context(outline))
+
+    def _context(self, outline: Outline) -> ModuleContext:
+        settings = self.settings
+        return ModuleContext(
+            outline, self.path, module_name=settings.module_name, is_package=settings.is_package,
+            project=settings.project,
+        )
 
     def _syntax_error(self) -> SyntaxErrorInFile:
         """Python's own message and position (clearer than the parser's), else LibCST's."""
@@ -219,25 +218,29 @@ class FileCheck:
 
     # --- which units to walk ---------------------------------------------------------------------
     def _analyse(self, outline: Outline) -> None:
-        settings = self.settings
-        self.ctx = ctx = ModuleContext(
-            outline,
-            self.path,
-            module_name=settings.module_name,
-            is_package=settings.is_package,
-            project=settings.project,
-        )
-        watched = self._sensitive_globals(ctx)
+        self.ctx = ctx = self._context(outline)
+        self._walked_items: set[int] = set()
+        watched = self._loss_names(ctx)
         module_walk = False
-        for item in outline.items:
-            if item.kind == "function":
-                if self._consumer(item, watched):
-                    self._walk_function(ctx.function_for_item(item))
-            elif item.kind == "class":
-                if self._consumer(item, watched) or self._mentions(item, watched):
-                    self._walk_class(ctx.class_for_item(item), watched)
-            elif self._consumer(item, watched):
-                module_walk = True
+        changed = True
+        while changed:  # a function found to pass a parameter to a loss makes its callers matter
+            changed = False
+            for item in outline.items:
+                if item.kind == "class":
+                    if self._consumer(item, watched):
+                        self._walk_class(ctx.class_for_item(item), watched)
+                    continue
+                if id(item) in self._walked_items or not self._consumer(item, watched):
+                    continue
+                self._walked_items.add(id(item))
+                if item.kind == "function":
+                    fn = ctx.function_for_item(item)
+                    self._walk_function(fn)
+                    if item.name not in watched and fn.summary().sinks:
+                        watched.add(item.name)  # type: ignore[arg-type]
+                        changed = True
+                else:
+                    module_walk = True
         if module_walk:
             self._walk_module(outline)
 
@@ -248,64 +251,46 @@ class FileCheck:
     def _mentions(item: Item, words: Iterable[str]) -> bool:
         return any(item.mentions(w) for w in words)
 
-    def _sensitive_globals(self, ctx: ModuleContext) -> set[str]:
-        """Module-level names whose use can reach a loss without a loss word in sight: loss
-        objects (``crit = nn.CrossEntropyLoss()``) and helpers whose parameter reaches a loss."""
-        candidates: set[str] = set()
+    def _loss_names(self, ctx: ModuleContext) -> set[str]:
+        """Module-level names that hold a loss object (``crit = nn.CrossEntropyLoss()``), and imported
+        project functions whose parameter reaches a loss: a unit using them is a consumer."""
+        watched: set[str] = set()
         for index, item in enumerate(ctx.outline.items):
             if index in ctx.import_items:
-                if self.settings.project is not None:
-                    candidates.update(local for local, _ in ctx.import_items[index])
+                project = self.settings.project
+                if project is not None:
+                    for local, qualname in ctx.import_items[index]:
+                        if project.may_be_loss_entry(qualname) and _is_loss_entry(ctx.global_value(local)):
+                            watched.add(local)
                 continue
-            if not item.tokens & LOSS_WORDS:
-                continue
-            if item.kind in ("function", "class"):
-                candidates.add(item.name)  # type: ignore[arg-type]
-            else:
+            if item.kind == "statement" and item.tokens & LOSS_WORDS:
                 for stmt, _ in item.statements():
-                    candidates |= syntax.bound_names([stmt])[0]
-        watched: set[str] = set()
-        pending = set(candidates)
-        while pending:
-            name = pending.pop()
-            if name in watched or not _is_loss_entry(ctx.global_value(name)):
-                continue
-            watched.add(name)
-            for item in ctx.outline.items:  # a function calling a watched one may pass its params on
-                if item.kind == "function" and item.name not in watched and item.mentions(name):
-                    pending.add(item.name)  # type: ignore[arg-type]
+                    for name in syntax.bound_names([stmt])[0]:
+                        if _is_loss_entry(ctx.global_value(name)):
+                            watched.add(name)
         return watched
 
     def _walk_class(self, cls: ClassInfo, watched: set[str]) -> None:
         members = cls.members
         local = set(watched)
-        loss_attrs: set[str] = set()
-        for member in members:
-            if member.tokens & LOSS_WORDS or self._mentions(member, watched):
+        for member in members:  # self.crit = nn.CrossEntropyLoss(): uses of self.crit matter
+            if member.tokens & LOSS_WORDS:
                 for stmt, _ in member.statements():
-                    loss_attrs |= _self_attributes(stmt)
-        for attr in loss_attrs:
-            if _is_loss_entry(cls.attr_value(attr)):
-                local.add(attr)
+                    local |= {attr for attr in _self_attributes(stmt) if _is_loss_entry(cls.attr_value(attr))}
         changed = True
         while changed:  # methods that pass a parameter on to a loss
             changed = False
             for member in members:
-                if (
-                    member.kind == "function"
-                    and member.name not in local
-                    and (member.tokens & LOSS_WORDS or self._mentions(member, local))
-                ):
+                if id(member) in self._walked_items or not self._consumer(member, local):
+                    continue
+                self._walked_items.add(id(member))
+                if member.kind == "function":
                     fn = self.ctx.function_for_item(member, cls=cls)
-                    if fn.summary().sinks:
+                    self._walk_function(fn)
+                    if member.name not in local and fn.summary().sinks:
                         local.add(member.name)  # type: ignore[arg-type]
                         changed = True
-        for member in members:
-            if not self._consumer(member, local):
-                continue
-            if member.kind == "function":
-                self._walk_function(self.ctx.function_for_item(member, cls=cls))
-            else:
+                    continue
                 for stmt, unit in member.statements():
                     ev = Evaluator(self.ctx, None, hook=self._dispatch, unit=unit)
                     Walker(ev, on_nested=lambda node, u=unit: self._walk_nested(node, u, None)).statement(stmt)
@@ -320,10 +305,17 @@ class FileCheck:
         for param in (*fn.params, *fn.node.params.kwonly_params):
             if param.default is not None:
                 outer.eval(param.default)
-        ev = Evaluator(self.ctx, fn, hook=self._dispatch)
+        recorder = SummaryRecorder(fn)
+
+        def hook(node: cst.CSTNode, ev: Evaluator) -> None:
+            recorder.on_node(node, ev)
+            self._dispatch(node, ev)
+
+        ev = Evaluator(self.ctx, fn, hook=hook)
         ev.env = fn.initial_env(ev.stamp)
-        walker = Walker(ev, on_nested=lambda node: self._walk_nested(node, fn.unit, fn))
-        walker.run(syntax.body_statements(fn.node.body))
+        walker = Walker(ev, on_return=recorder.on_return, on_nested=lambda node: self._walk_nested(node, fn.unit, fn))
+        terminated = walker.run(syntax.body_statements(fn.node.body))
+        fn.remember(recorder.finish(walker, terminated))
 
     def _walk_nested(self, node: cst.FunctionDef | cst.ClassDef, unit: ParsedUnit, parent: FunctionInfo | None) -> None:
         if isinstance(node, cst.FunctionDef):
@@ -374,7 +366,20 @@ class FileCheck:
                 rule.check(lc, ctx)
 
 
+def _same_file(a: str, b: str) -> bool:
+    return os.path.abspath(a) == os.path.abspath(b)
+
+
+def display_path(path: str, reference: str) -> str:
+    """A related file's path as the user named the checked file: relative if that one was."""
+    if path == reference or os.path.isabs(reference) or not os.path.isabs(path):
+        return path
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
 def _is_loss_entry(value: Value) -> bool:
+    value = force(value)
     if isinstance(value, LossObject):
         return True
     if isinstance(value, FunctionValue) and hasattr(value.fn, "summary"):

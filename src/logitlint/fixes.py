@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from logitlint.analysis import syntax
+from logitlint.analysis.values import force
 from logitlint.diagnostics import Diagnostic, Edit, Span
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class Spelling:
         for bindings in self.ctx.import_items.values():
             for local, bound in bindings:
                 if qualname == bound or qualname.startswith(bound + "."):
-                    if self.ctx.global_value(local) != self.ctx.import_value(bound):
+                    if force(self.ctx.global_value(local)) != force(self.ctx.import_value(bound)):
                         continue  # rebound elsewhere in the module
                     candidate = local + qualname[len(bound) :]
                     if best is None or len(candidate) < len(best):

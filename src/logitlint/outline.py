@@ -40,10 +40,22 @@ _TOP_BOUNDARY = re.compile(r"^(?=[^\s#)\]}])(?!(?:else|elif|except|finally)\b)",
 _DEF_OR_CLASS = re.compile(r"^[ \t]*(?:async[ \t]+def|def|class)[ \t]+(\w+)", re.M)
 _KEYWORD = re.compile(r"[ \t]*(async[ \t]+def|def|class)[ \t]+(\w+)")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+# After ``x.attr``: an assignment (plain, annotated, augmented) or an element of a tuple target.
+_ASSIGNED_AFTER = re.compile(
+    r"\s*(?:(?::[^=\n]*)?(?:[-+*/%@&|^]|//|\*\*|<<|>>)?=(?!=)|,[^()\[\]{}\n=]*(?<![<>!=])=(?!=))"
+)
+
+
+def _word_char(c: str) -> bool:
+    return c.isalnum() or c == "_"
 
 
 class UnitParseError(Exception):
     """A unit did not parse on its own: the cut was wrong or the file has a syntax error."""
+
+    def __init__(self, message: str, path: str = ""):
+        super().__init__(message)
+        self.path = path
 
 
 def scan_tokens(text: str) -> list[tuple[int, str]]:
@@ -88,7 +100,13 @@ class ParsedUnit:
 
     module: cst.Module
     line_delta: int
+    text: str = ""  # the source parsed (for cheap textual pre-checks)
+    path: str = ""  # the file it comes from
     _positions: object = field(default=None, repr=False)
+
+    @cached_property
+    def has_walrus(self) -> bool:
+        return ":=" in self.text or not self.text
 
     def span(self, node: cst.CSTNode) -> Span:
         if self._positions is None:
@@ -135,6 +153,10 @@ class Item:
     def mentions_any(self, words: Iterable[str]) -> bool:
         return any(self.mentions(w) for w in words)
 
+    def may_assign_attribute(self, attr: str) -> bool:
+        """Might this item assign ``<something>.attr`` (or add it with add_module/setattr)?"""
+        return self.mentions(attr)
+
     def last_line(self) -> int:
         """The 1-based line of the item's last code (trailing comments and blank lines excluded)."""
         raise NotImplementedError
@@ -151,6 +173,20 @@ class LazyItem(Item):
     def text(self) -> str:
         return self.outline.text[self.start : self.end]
 
+    def may_assign_attribute(self, attr: str) -> bool:
+        text = self.outline.text
+        positions = self.outline.word_positions(attr)
+        i = bisect.bisect_left(positions, self.start)
+        while i < len(positions) and positions[i] < self.end:
+            pos = positions[i]
+            i += 1
+            before = text[max(self.start, pos - 200):pos].rstrip()
+            if before.endswith(".") and _ASSIGNED_AFTER.match(text, pos + len(attr)):
+                return True
+            if before.endswith(("'", '"')) and ("add_module" in before or "setattr" in before):
+                return True
+        return False
+
     def last_line(self) -> int:
         code = self.text.rstrip()
         while code.splitlines() and code.splitlines()[-1].lstrip().startswith("#"):
@@ -158,22 +194,30 @@ class LazyItem(Item):
         return self.outline.line_of(self.start + len(code))
 
     def mentions(self, word: str) -> bool:
-        return re.search(r"\b" + re.escape(word) + r"\b", self.outline.text[self.start : self.end]) is not None
+        positions = self.outline.word_positions(word)
+        i = bisect.bisect_left(positions, self.start)
+        return i < len(positions) and positions[i] < self.end
 
     def statements(self) -> list[tuple[cst.BaseStatement, ParsedUnit]]:
         if self._parsed is None:
-            line = self.outline.line_of(self.start)
-            if self.indent:
-                module = parse_text("if 1:\n" + self.text, self.outline.cache)
-                body = module.body[0].body.body  # type: ignore[attr-defined]
-                unit = ParsedUnit(module, line - 2)
-            else:
-                module = parse_text(self.text, self.outline.cache)
-                body = module.body
-                unit = ParsedUnit(module, line - 1)
-            self._parsed = [(stmt, unit) for stmt in body]
+            try:
+                self._parsed = self._parse()
+            except UnitParseError as exc:
+                raise UnitParseError(str(exc), self.outline.path) from None
             self.outline.parsed_lines += self.text.count("\n") + 1
         return self._parsed
+
+    def _parse(self) -> list[tuple[cst.BaseStatement, ParsedUnit]]:
+        line = self.outline.line_of(self.start)
+        if self.indent:  # a class member: parsed inside ``if 1:`` to keep its columns
+            module = parse_text("if 1:\n" + self.text, self.outline.cache)
+            body = module.body[0].body.body  # type: ignore[attr-defined]
+            unit = ParsedUnit(module, line - 2, self.text, self.outline.path)
+        else:
+            module = parse_text(self.text, self.outline.cache)
+            body = module.body
+            unit = ParsedUnit(module, line - 1, self.text, self.outline.path)
+        return [(stmt, unit) for stmt in body]
 
 
 class LazyClassItem(LazyItem):
@@ -214,11 +258,14 @@ class LazyClassItem(LazyItem):
         text = self.outline.text[self.start : body]
         if not text.endswith(("\n", "\r")):
             text += "\n"
-        module = parse_text(text + indent + "pass\n", self.outline.cache)
+        try:
+            module = parse_text(text + indent + "pass\n", self.outline.cache)
+        except UnitParseError as exc:
+            raise UnitParseError(str(exc), self.outline.path) from None
         node = module.body[0]
         if not isinstance(node, cst.ClassDef):
-            raise UnitParseError("class header did not parse as a class")
-        return node, ParsedUnit(module, self.outline.line_of(self.start) - 1)
+            raise UnitParseError("class header did not parse as a class", self.outline.path)
+        return node, ParsedUnit(module, self.outline.line_of(self.start) - 1, text, self.outline.path)
 
     @cached_property
     def members(self) -> list[Item]:
@@ -269,20 +316,37 @@ def _node_kind(node: cst.CSTNode) -> tuple[str, str | None]:
 class Outline:
     """The items of one file, parsed lazily (``prefilter=True``) or all at once."""
 
-    def __init__(self, text: str, *, cache: dict | None = None):
+    def __init__(self, text: str, *, cache: dict | None = None, path: str = ""):
         self.text = text
+        self.path = path
         self.cache = cache
         self.parsed_lines = 0
         self._token_list = scan_tokens(text)
         self._token_offsets = [pos for pos, _ in self._token_list]
         self._line_starts: list[int] | None = None
+        self._words: dict[str, list[int]] = {}
 
     @cached_property
     def tokens(self) -> frozenset[str]:
         return frozenset(word for _, word in self._token_list)
 
     def mentions_word(self, word: str) -> bool:
-        return re.search(r"\b" + re.escape(word) + r"\b", self.text) is not None
+        return bool(self.word_positions(word))
+
+    def word_positions(self, word: str) -> list[int]:
+        """Offsets of ``word`` as a whole word (one scan of the file per word, then bisection)."""
+        found = self._words.get(word)
+        if found is None:
+            found = []
+            text, size = self.text, len(word)
+            pos = text.find(word)
+            while pos >= 0:
+                end = pos + size
+                if (pos == 0 or not _word_char(text[pos - 1])) and (end == len(text) or not _word_char(text[end])):
+                    found.append(pos)
+                pos = text.find(word, end)
+            self._words[word] = found
+        return found
 
     def tokens_between(self, start: int, end: int) -> frozenset[str]:
         lo = bisect.bisect_left(self._token_offsets, start)
@@ -314,8 +378,16 @@ class Outline:
             for m in boundary.finditer(text, start, end)
             if not _continues(text, m.start()) and not self._in_string(m.start())
         ]
-        if not cuts or cuts[0] != start:
-            cuts.insert(0, start)
+        if not cuts:
+            cuts = [start]
+        elif cuts[0] != start:
+            # Blank lines and comments before the first statement go with it (alone, in a class
+            # body, they would not parse).
+            lead = text[start:cuts[0]]
+            if all(not line.strip() or line.lstrip().startswith("#") for line in _NEWLINE.split(lead)):
+                cuts[0] = start
+            else:
+                cuts.insert(0, start)
         items: list[Item] = []
         pending: int | None = None  # start of decorator lines waiting for their def/class
         for i, cut in enumerate(cuts):
@@ -340,14 +412,14 @@ class Outline:
 class FullOutline(Outline):
     """The whole file parsed at once: every item is present, nothing is skipped."""
 
-    def __init__(self, text: str, *, cache: dict | None = None):
-        super().__init__(text, cache=cache)
+    def __init__(self, text: str, *, cache: dict | None = None, path: str = ""):
+        super().__init__(text, cache=cache, path=path)
         self.module = parse_text(text, cache)
         self.parsed_lines = text.count("\n") + 1
 
     @cached_property
     def items(self) -> list[Item]:
-        unit = ParsedUnit(self.module, 0)
+        unit = ParsedUnit(self.module, 0, self.text, self.path)
         return [FullItem(stmt, unit) for stmt in self.module.body]
 
 

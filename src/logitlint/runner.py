@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from logitlint.analysis.project import ProjectIndex, module_info
 from logitlint.config import Selection
 from logitlint.diagnostics import Diagnostic, FileError
 from logitlint.engine import CheckSettings, SyntaxErrorInFile, check_source
@@ -21,9 +22,20 @@ class RunConfig:
     prefilter: bool = True
     unsafe_fixes: bool = False
     excludes: tuple[str, ...] = DEFAULT_EXCLUDES
+    project: ProjectIndex | None = None  # imports of project modules are followed through it
 
     def settings(self, path: str) -> CheckSettings:
-        return CheckSettings(rules=self.selection.rules(), prefilter=self.prefilter)
+        settings = CheckSettings(rules=self._rules(), prefilter=self.prefilter)
+        if self.project is not None and path and not path.startswith("<"):
+            settings.project = self.project.view(Path(path))
+            settings.module_name, settings.is_package, _ = module_info(Path(path))
+        return settings
+
+    def _rules(self):
+        rules = self.__dict__.get("_rules_cache")
+        if rules is None:
+            rules = self.__dict__["_rules_cache"] = self.selection.rules()
+        return rules
 
 
 @dataclass
@@ -114,6 +126,8 @@ def _describe(exc: BaseException) -> str:
 def run(paths: list[str], config: RunConfig, *, fix: bool = False, write: bool = True) -> list[FileReport]:
     errors: list[tuple[str, str]] = []
     found = discover(paths, config.excludes, errors)
+    if config.project is None:
+        config.project = ProjectIndex(p for p in paths if Path(p).is_dir())
     reports = [FileReport(p, error=FileError(p, m)) for p, m in errors]
     for item in found:
         reports.append(fix_file(item.path, config, write=write) if fix else check_file(item.path, config))

@@ -16,10 +16,12 @@ from logitlint.analysis import syntax, torchapi
 from logitlint.analysis.values import (
     UNKNOWN,
     ClassValue,
+    ExternalModel,
     FunctionValue,
     Instance,
     Kind,
     Layer,
+    Lazy,
     LossObject,
     Origin,
     Param,
@@ -30,6 +32,7 @@ from logitlint.analysis.values import (
     Tensor,
     TupleValue,
     Value,
+    force,
     merge,
 )
 
@@ -42,6 +45,15 @@ _SOFTMAX_OPS = frozenset({"softmax", "log_softmax", "softmin"})
 _LOG_OPS = frozenset({"log_softmax", "logsigmoid"})
 _MODULE_METHODS = frozenset({"to", "cuda", "cpu", "float", "double", "half", "train", "eval", "requires_grad_", "type"})
 _HOOKED = (cst.Call, cst.BinaryOperation, cst.UnaryOperation, cst.Subscript)
+# Tensor methods whose meaning does not depend on the receiver's value, handled at once (they
+# record the environment a fix needs); everything else about a lazy receiver waits.
+_EAGER_METHODS = frozenset({"softmax", "log_softmax", "sigmoid", "exp"})
+# torchvision constructors -> the attribute their forward ends with
+_TORCHVISION_HEADS = (
+    (("resnet", "resnext", "wide_resnet", "regnet", "googlenet", "inception", "shufflenet"), "fc"),
+    (("densenet", "mobilenet", "efficientnet", "vgg", "alexnet", "convnext", "mnasnet", "squeezenet"), "classifier"),
+    (("vit_", "swin_"), "heads"),
+)
 
 
 class Counter:
@@ -77,6 +89,7 @@ class Evaluator:
         self.values: dict[cst.CSTNode, Value] = {}
         self.shadowed: set[str] = set()
         self.stack: list[cst.CSTNode] = []  # expressions being evaluated, outermost first
+        self._deferred = False  # inside a lazy value's computation: the environment has moved on
 
     # --- names -----------------------------------------------------------------------------------
     def lookup(self, name: str) -> Value:
@@ -107,17 +120,31 @@ class Evaluator:
             value = replace(value, via="variable")
         self.env[name] = (value, self.stamp())
 
+    def later(self, compute: Callable[[], Value]) -> Value:
+        """A lazy value, computed (if ever) in this unit but without the environment's stamps."""
+        unit = self.unit
+
+        def run() -> Value:
+            saved = self.unit, self._deferred
+            self.unit, self._deferred = unit, True
+            try:
+                return compute()
+            finally:
+                self.unit, self._deferred = saved
+
+        return Lazy(run)
+
     def kill(self, name: str) -> None:
         if not self.flow_insensitive and (name in self.env or (self.scope is not None and name in self.scope.locals)):
             self.env[name] = (UNKNOWN, self.stamp())
 
     # --- expressions -----------------------------------------------------------------------------
     def value(self, node: cst.CSTNode) -> Value:
-        """The value of an already evaluated node (evaluating it if needed)."""
+        """The value of a node (evaluated if needed, lazy values forced): what rules ask."""
         found = self.values.get(node)
         if found is None:
-            return self.eval(node)  # type: ignore[arg-type]
-        return found
+            found = self.eval(node)  # type: ignore[arg-type]
+        return force(found)
 
     def eval(self, node: cst.BaseExpression) -> Value:
         cached = self.values.get(node)
@@ -164,8 +191,14 @@ class Evaluator:
         return self.attribute(base, node.attr.value)
 
     def attribute(self, base: Value, attr: str) -> Value:
+        if isinstance(base, Lazy):
+            return self.later(lambda: self.attribute(force(base), attr))
         if isinstance(base, Ref):
-            return Ref(torchapi.canonical(f"{base.qualname}.{attr}"))
+            return self.ctx.import_value(f"{base.qualname}.{attr}")
+        if isinstance(base, (Instance, ExternalModel)):
+            for key, value in base.overrides:
+                if key == attr:
+                    return value
         if isinstance(base, (SelfValue, Instance, ClassValue)) and hasattr(base.cls, "attr_value"):
             return base.cls.attr_value(attr)
         if isinstance(base, Sequential) and attr in ("forward",):
@@ -183,6 +216,11 @@ class Evaluator:
             if (len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index))
             else None
         )
+        return self.subscript(base, index)
+
+    def subscript(self, base: Value, index: int | None) -> Value:
+        if isinstance(base, Lazy):
+            return self.later(lambda: self.subscript(force(base), index))
         if isinstance(base, TupleValue):
             if index is not None and -len(base.items) <= index < len(base.items):
                 return base.items[index]
@@ -316,29 +354,51 @@ class Evaluator:
             callee = self.eval(func)
         for arg in node.args:
             self.eval(arg.value)
-        if isinstance(func, cst.Attribute) and callee is UNKNOWN:
-            return self.method(receiver, func.value, func.attr.value, node)  # type: ignore[arg-type]
+        if isinstance(func, cst.Attribute):
+            name = func.attr.value
+            if callee is UNKNOWN or (isinstance(callee, Lazy) and name in _EAGER_METHODS):
+                return self.method(receiver, func.value, name, node)  # type: ignore[arg-type]
+            if isinstance(callee, Lazy):
+                return self.later(lambda: self._call_or_method(force(callee), force(receiver), func.value, name, node))
+        return self.call(callee, node)
+
+    def _call_or_method(self, callee: Value, receiver: Value, receiver_node, name: str, node: cst.Call) -> Value:
+        if callee is UNKNOWN:
+            return self.method(receiver, receiver_node, name, node)
         return self.call(callee, node)
 
     def call(self, callee: Value, node: cst.Call) -> Value:
+        if isinstance(callee, Lazy):
+            return self.later(lambda: self.call(force(callee), node))
         if isinstance(callee, Ref):
-            return self.call_torch(torchapi.canonical(callee.qualname), node)
+            qual = torchapi.canonical(callee.qualname)
+            if qual.startswith("torchvision.models."):
+                return _torchvision_model(qual)
+            return self.call_torch(qual, node)
+        if isinstance(callee, ExternalModel):
+            head = dict(callee.overrides).get(callee.head)
+            model = callee.qualname.rsplit(".", 1)[-1]
+            return from_call(self.call(head, node), model) if head is not None else UNKNOWN
         if isinstance(callee, Layer):
             if not node.args:
                 return UNKNOWN
             return self.produce(node, callee.op, "layer", node.args[0].value, dim_value=callee.dim, layer=callee)
         if isinstance(callee, Sequential):
-            last = callee.last
+            # a model built as nn.Sequential: its output is what its last layer makes
+            last = force(callee.last)
             if isinstance(last, Layer) and node.args:
-                return self.produce(node, last.op, "sequential", node.args[0].value, dim_value=last.dim, layer=last)
+                value = self.produce(node, last.op, "sequential", node.args[0].value, dim_value=last.dim, layer=last)
+                return from_call(value, "nn.Sequential")
             return self.call(last, node) if not isinstance(last, Sequential) else UNKNOWN
         if isinstance(callee, ClassValue) and hasattr(callee.cls, "call_value"):
             return Instance(callee.cls)
         if isinstance(callee, (Instance, SelfValue)) and hasattr(callee.cls, "call_value"):
-            returns, method = callee.cls.call_value()
-            return from_call(returns, callee.cls.name)
+            cls = callee.cls
+            overrides = callee.overrides if isinstance(callee, Instance) else ()
+            return Lazy(lambda: from_call(force(cls.call_value(overrides)[0]), cls.name))
         if isinstance(callee, FunctionValue) and hasattr(callee.fn, "summary"):
-            return from_call(callee.fn.summary().returns, None)
+            fn = callee.fn
+            return Lazy(lambda: from_call(force(fn.summary().returns), fn.qualname))
         return UNKNOWN
 
     def method(self, receiver: Value, receiver_node: cst.BaseExpression, name: str, node: cst.Call) -> Value:
@@ -348,19 +408,38 @@ class Evaluator:
             if target is not None and target.count(".") <= 1:
                 self.kill(target)
             return UNKNOWN
-        if isinstance(receiver, (LossObject, Layer, Sequential, Instance)) and name in _MODULE_METHODS:
-            return receiver
-        if isinstance(receiver, (Instance, SelfValue)) and name == "forward":
-            return self.call(receiver, node)
-        if isinstance(receiver, Sequential) and name == "forward":
-            return self.call(receiver, node)
+        if name == "add_module" and isinstance(receiver_node, cst.Name):
+            self._add_module(receiver, receiver_node.value, node)
+            return UNKNOWN
         qual = "torch.Tensor." + name
         if name in ("softmax", "log_softmax", "sigmoid"):
             return self.produce(node, name, "method", receiver_node, signature=qual)
-        if name == "log":
-            return self.log_of(receiver, node)
         if name == "exp" and not node.args:
             return self.exp_of(receiver, node, receiver_node)
+        if isinstance(receiver, Lazy):
+            return self.later(lambda: self._method_value(force(receiver), name, node))
+        return self._method_value(receiver, name, node)
+
+    def _add_module(self, receiver: Value, target: str, node: cst.Call) -> None:
+        """``model.add_module("fc", layer)`` on an instance: as ``model.fc = layer``."""
+        if len(node.args) < 2 or self.flow_insensitive:
+            return
+        attr = syntax.string_literal(node.args[0].value)
+        if attr is None:
+            return
+        value = self.values.get(node.args[1].value, UNKNOWN)
+        self.bind(f"{target}.{attr}", value)
+        receiver = force(receiver)
+        if isinstance(receiver, (Instance, ExternalModel)):
+            self.bind(target, receiver.with_override(attr, value))
+
+    def _method_value(self, receiver: Value, name: str, node: cst.Call) -> Value:
+        if isinstance(receiver, (LossObject, Layer, Sequential, Instance, ExternalModel)) and name in _MODULE_METHODS:
+            return receiver
+        if isinstance(receiver, (Instance, SelfValue, Sequential, ExternalModel)) and name == "forward":
+            return self.call(receiver, node)
+        if name == "log":
+            return self.log_of(receiver, node)
         if isinstance(receiver, Param) and (
             name in torchapi.KIND_PRESERVING_SAME_AXES or name in torchapi.KIND_PRESERVING_RESHAPE
         ):
@@ -432,6 +511,8 @@ class Evaluator:
             if len(elements) == 1 and not isinstance(elements[0], (Layer, Sequential, Instance)):
                 return Sequential(None, Origin("nn.Sequential(...)", node, self.unit))
             return Sequential(elements, Origin("nn.Sequential(...)", node, self.unit))
+        if qual in torchapi.MODULE_WRAPPERS:
+            return self._first_value(node)  # DataParallel(model)(x) is model(x)
         if qual in torchapi.LITERAL_TENSORS:
             from logitlint.analysis.tables import literal_tensor
 
@@ -449,7 +530,7 @@ class Evaluator:
             "torch.transpose",
             "torch.permute",
         ):
-            value = self._first_value(node)
+            value = force(self._first_value(node))
             if isinstance(value, Tensor):
                 return replace(
                     value.through("steps", keep_dim=qual == "torch.clone", keep_producer=False),
@@ -468,6 +549,8 @@ class Evaluator:
         return UNKNOWN
 
     def log_of(self, value: Value, node: cst.Call) -> Value:
+        if isinstance(value, Lazy):
+            return self.later(lambda: self.log_of(force(value), node))
         if isinstance(value, Tensor) and value.kind is Kind.PROBS:
             return replace(
                 value,
@@ -553,6 +636,8 @@ class Evaluator:
 
     def _call_state(self, node: cst.Call) -> tuple[tuple[tuple[str, int], ...], bool]:
         """Stamps of every name a producer call reads, if it could be re-evaluated elsewhere."""
+        if self._deferred:
+            return (), False
         parts: list[cst.BaseExpression] = [a.value for a in node.args]
         func = node.func
         if isinstance(func, cst.Attribute):
@@ -571,9 +656,19 @@ class Evaluator:
         return all((self.stamp_of(name) or 0) == stamp for name, stamp in producer.stamps)
 
 
+def _torchvision_model(qual: str) -> Value:
+    name = qual.rsplit(".", 1)[-1]
+    for prefixes, head in _TORCHVISION_HEADS:
+        if name.startswith(prefixes):
+            return ExternalModel(qual, head)
+    return UNKNOWN
+
+
 def _seen_from_afar(value: Value) -> Value:
     """A tensor read through a name bound in another scope or by a merge of definitions: still
     the same kind, but no fix may re-evaluate its producer here."""
+    if isinstance(value, Lazy):
+        return Lazy(lambda: _seen_from_afar(force(value)))
     if isinstance(value, Tensor) and (value.via == "direct" or value.producer is not None):
         return replace(value, via="variable" if value.via == "direct" else value.via, producer=None)
     return value

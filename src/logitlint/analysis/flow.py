@@ -13,7 +13,18 @@ import libcst as cst
 
 from logitlint.analysis import syntax
 from logitlint.analysis.evaluate import Env, Evaluator
-from logitlint.analysis.values import UNKNOWN, ClassValue, FunctionValue, TupleValue, Value, merge
+from logitlint.analysis.values import (
+    UNKNOWN,
+    ClassValue,
+    ExternalModel,
+    FunctionValue,
+    Instance,
+    Lazy,
+    TupleValue,
+    Value,
+    force,
+    merge,
+)
 
 _TERMINAL = (cst.Return, cst.Raise, cst.Continue, cst.Break)
 
@@ -66,7 +77,7 @@ class Walker:
         return merged
 
     def _forget(self, env: Env, body: Sequence[cst.BaseStatement], extra: set[str] = frozenset()) -> Env:  # type: ignore[assignment]
-        names = set(extra) | assigned_names(body)
+        names = set(extra) | assigned_names(body, walrus=self.ev.unit is None or self.ev.unit.has_walrus)
         env = dict(env)
         for name in names:
             env[name] = (UNKNOWN, self.ev.stamp())
@@ -197,14 +208,22 @@ class Walker:
             dotted = syntax.dotted_name(target)
             if dotted is not None and dotted.count(".") == 1:
                 ev.bind(dotted, value)
+                owner, attr = dotted.split(".")
+                model = ev.env.get(owner, (None,))[0]
+                if isinstance(model, (Instance, ExternalModel)):  # model.fc = nn.Sequential(...)
+                    ev.bind(owner, model.with_override(attr, value))
             else:
                 ev.eval(target.value)
         elif isinstance(target, (cst.Tuple, cst.List)):
             elements = target.elements
-            items = value.items if isinstance(value, TupleValue) else None
             starred = any(isinstance(e, cst.StarredElement) for e in elements)
             for i, element in enumerate(elements):
-                item = items[i] if items is not None and not starred and len(items) == len(elements) else UNKNOWN
+                if starred:
+                    item: Value = UNKNOWN
+                elif isinstance(value, Lazy):
+                    item = Lazy(lambda i=i: _item(force(value), i, len(elements)))
+                else:
+                    item = _item(value, i, len(elements))
                 self.bind_target(element.value, item)
         elif isinstance(target, cst.Subscript):
             ev.eval(target.value)
@@ -217,7 +236,13 @@ class Walker:
             self.bind_target(target.value, UNKNOWN)
 
 
-def assigned_names(body: Sequence[cst.BaseStatement]) -> set[str]:
+def _item(value: Value, index: int, count: int) -> Value:
+    if isinstance(value, TupleValue) and len(value.items) == count:
+        return value.items[index]
+    return UNKNOWN
+
+
+def assigned_names(body: Sequence[cst.BaseStatement], *, walrus: bool = True) -> set[str]:
     """Names and ``a.b`` attributes a block (re)binds or mutates, for loops and handlers."""
     names: set[str] = set()
     for stmt in syntax.walk_statements(body):
@@ -246,7 +271,8 @@ def assigned_names(body: Sequence[cst.BaseStatement]) -> set[str]:
                         base = syntax.dotted_name(func.value)
                         if base is not None:
                             names.add(base)
-        names.update(syntax.walrus_names(stmt))
+        if walrus:
+            names.update(syntax.walrus_names(stmt))
     return names
 
 

@@ -12,7 +12,13 @@ from logitlint.analysis import syntax, torchapi
 from logitlint.analysis.evaluate import Evaluator
 from logitlint.analysis.module import Sink
 from logitlint.analysis.torchapi import LOSS_BY_KEY, LossSpec
-from logitlint.analysis.values import FunctionValue, LossObject, Ref
+from logitlint.analysis.values import FunctionValue, LossObject, Ref, force
+
+
+LOSS_WORDS = frozenset(
+    {"cross_entropy", "CrossEntropyLoss", "nll_loss", "NLLLoss", "kl_div", "KLDivLoss",
+     "binary_cross_entropy", "binary_cross_entropy_with_logits", "BCELoss", "BCEWithLogitsLoss"}
+)
 
 
 @dataclass
@@ -63,6 +69,7 @@ def recognise(call: cst.Call, ev: Evaluator) -> LossCall | None:
     callee = ev.values.get(call.func)
     if callee is None:
         return None
+    callee = force(callee)
     if isinstance(callee, Ref) and callee.qualname in torchapi.LOSS_BY_FUNCTIONAL:
         spec = torchapi.LOSS_BY_FUNCTIONAL[callee.qualname]
         bound = syntax.bind_args(call, torchapi.SIGNATURES[spec.functional])
@@ -76,7 +83,12 @@ def recognise(call: cst.Call, ev: Evaluator) -> LossCall | None:
 def helper_inputs(call: cst.Call, ev: Evaluator) -> Iterator[LossCall]:
     """For a call to a helper whose parameter reaches a loss: one LossCall per such argument."""
     callee = ev.values.get(call.func)
+    if callee is None:
+        return
+    callee = force(callee)
     if not isinstance(callee, FunctionValue) or not hasattr(callee.fn, "summary"):
+        return
+    if not callee.fn.may_have_sinks():
         return
     summary = callee.fn.summary()
     if not summary.sinks:

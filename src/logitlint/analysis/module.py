@@ -7,6 +7,7 @@ the members of the class that mention ``crit`` (see ``logitlint.outline``).
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,6 +19,7 @@ from logitlint.analysis import syntax, torchapi
 from logitlint.analysis.values import (
     UNKNOWN,
     ClassValue,
+    Lazy,
     FunctionValue,
     LossObject,
     Origin,
@@ -25,9 +27,10 @@ from logitlint.analysis.values import (
     Ref,
     TupleValue,
     Value,
+    force,
     merge_all,
 )
-from logitlint.outline import Item, Outline, ParsedUnit
+from logitlint.outline import Item, Outline, ParsedUnit, UnitParseError
 
 if TYPE_CHECKING:
     from logitlint.analysis.project import ProjectView
@@ -85,6 +88,7 @@ class ModuleContext:
         self._guard = _Guard()
         self._functions: dict[int, FunctionInfo] = {}
         self._classes: dict[int, ClassInfo] = {}
+        self._global_declarations: dict[int, set[str]] = {}
 
     # --- imports -------------------------------------------------------------------------------
     @cached_property
@@ -208,6 +212,7 @@ class ModuleContext:
                 yield from self._statement_bindings(stmt, unit, name, Evaluator(self, None, flow_insensitive=True))
 
     def _statement_bindings(self, stmt: cst.BaseStatement, unit: ParsedUnit, name: str, evaluator) -> Iterator[Value]:
+        evaluator.unit = unit
         for inner in syntax.walk_statements([stmt]):
             if isinstance(inner, cst.FunctionDef) and inner.name.value == name:
                 yield FunctionValue(self.function_info(inner, unit))
@@ -227,17 +232,23 @@ class ModuleContext:
                 for h in inner.handlers
             ):
                 yield UNKNOWN
-            if name in syntax.walrus_names(inner):
+            if unit.has_walrus and name in syntax.walrus_names(inner):
                 yield UNKNOWN
 
     def _declares_global(self, item: Item, name: str) -> bool:
-        for stmt, _ in item.statements():
-            for node in _all_statements_deep(stmt):
-                if isinstance(node, cst.SimpleStatementLine):
-                    for small in node.body:
-                        if isinstance(small, cst.Global) and any(n.name.value == name for n in small.names):
-                            return True
-        return False
+        declared = self._global_declarations.get(id(item))
+        if declared is None:
+            declared = set()
+            text = getattr(item, "text", None)
+            if text is None or _GLOBAL_STATEMENT.search(text):
+                for stmt, _ in item.statements():
+                    for node in _all_statements_deep(stmt):
+                        if isinstance(node, cst.SimpleStatementLine):
+                            for small in node.body:
+                                if isinstance(small, cst.Global):
+                                    declared.update(n.name.value for n in small.names)
+            self._global_declarations[id(item)] = declared
+        return name in declared
 
     def import_value(self, qualname: str) -> Value:
         qualname = torchapi.canonical(qualname)
@@ -247,12 +258,47 @@ class ModuleContext:
                 return found
         return Ref(qualname)
 
+    # --- functions that may pass a parameter to a loss ------------------------------------------
+    @cached_property
+    def sink_candidates(self) -> frozenset[str]:
+        """Names of functions and methods that might pass a parameter on to a loss, read from the
+        source text: one with a loss word, or one that mentions another candidate or a name a
+        loss object is bound to. Only these get a summary when a call to them is checked."""
+        from logitlint.analysis.losses import LOSS_WORDS
+
+        functions: list[Item] = []
+        targets: set[str] = set()
+        for item in self.outline.items:
+            members = item.members if item.kind == "class" else [item]  # type: ignore[attr-defined]
+            for member in members:
+                if member.kind == "function":
+                    functions.append(member)
+                elif member.tokens & LOSS_WORDS:
+                    for stmt, _ in member.statements():
+                        targets.update(n.rsplit(".", 1)[-1] for n in _assigned_anywhere(stmt))
+        candidates = {f.name for f in functions if f.tokens & LOSS_WORDS}  # type: ignore[misc]
+        for function in functions:
+            if function.tokens & LOSS_WORDS:
+                for stmt, _ in function.statements():
+                    targets.update(n.rsplit(".", 1)[-1] for n in _assigned_anywhere(stmt))
+        targets |= candidates
+        changed = True
+        while changed:
+            changed = False
+            for function in functions:
+                if function.name not in candidates and function.mentions_any(targets):
+                    candidates.add(function.name)  # type: ignore[arg-type]
+                    targets.add(function.name)  # type: ignore[arg-type]
+                    changed = True
+        return frozenset(candidates)  # type: ignore[arg-type]
+
     # --- functions and classes ----------------------------------------------------------------
     def function_for_item(self, item: Item, cls: ClassInfo | None = None) -> FunctionInfo:
-        ((node, unit),) = item.statements()[:1] or [(None, None)]
-        if not isinstance(node, cst.FunctionDef):
-            raise LookupError("not a function")
-        return self.function_info(node, unit, cls=cls)
+        info = self._functions.get(id(item))
+        if info is None:
+            info = FunctionInfo(self, item=item, cls=cls)
+            self._functions[id(item)] = info
+        return info
 
     def function_info(
         self,
@@ -283,6 +329,27 @@ class ModuleContext:
         return info
 
 
+def _assigned_anywhere(stmt: cst.CSTNode) -> set[str]:
+    """Names and ``x.attr`` targets assigned anywhere in a statement (functions included)."""
+    found: set[str] = set()
+    stack = [stmt]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Assign):
+            for target in node.targets:
+                found.update(syntax.target_names(target.target))
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+            found.update(syntax.target_names(node.target))
+        if isinstance(node, (cst.BaseStatement, cst.BaseSuite, cst.BaseSmallStatement)):
+            stack.extend(
+                c for c in syntax.children(node) if isinstance(c, (cst.BaseStatement, cst.BaseSuite, cst.BaseSmallStatement))
+            )
+    return found
+
+
+_GLOBAL_STATEMENT = re.compile(r"^[ \t]*global[ \t]+\w", re.M)
+
+
 def _all_statements_deep(stmt: cst.CSTNode) -> Iterator[cst.CSTNode]:
     stack = [stmt]
     while stack:
@@ -311,6 +378,8 @@ def _small_bindings(
 
 def _unpack(target: cst.BaseExpression, name: str, value: Value) -> Value:
     """The part of ``value`` that an assignment target binds to ``name``."""
+    if isinstance(value, Lazy) and isinstance(target, (cst.Tuple, cst.List)):
+        return Lazy(lambda: _unpack(target, name, force(value)))
     if isinstance(target, cst.Name) or isinstance(target, cst.Attribute):
         return value.portable() if isinstance(value, Param) else value
     if isinstance(target, (cst.Tuple, cst.List)):
@@ -330,16 +399,38 @@ class FunctionInfo:
     def __init__(
         self,
         ctx: ModuleContext,
-        node: cst.FunctionDef,
-        unit: ParsedUnit,
+        node: cst.FunctionDef | None = None,
+        unit: ParsedUnit | None = None,
         *,
+        item: Item | None = None,
         cls: ClassInfo | None = None,
         parent: FunctionInfo | None = None,
     ):
-        self.ctx, self.node, self.unit, self.cls, self.parent = ctx, node, unit, cls, parent
-        self.name = node.name.value
-        self._summary: Summary | None = None
+        self.ctx, self.cls, self.parent = ctx, cls, parent
+        self._node, self._unit, self._item = node, unit, item
+        self.name = item.name if item is not None else node.name.value  # type: ignore[union-attr]
+        self._summaries: dict[tuple, Summary] = {}
         self._merged: dict[str, Value] = {}
+
+    def _load(self) -> None:
+        """Parse the function's unit (only now that something needs its body or signature)."""
+        assert self._item is not None
+        node, unit = self._item.statements()[0]
+        if not isinstance(node, cst.FunctionDef):
+            raise UnitParseError("not a function", self.ctx.path)
+        self._node, self._unit = node, unit
+
+    @property
+    def node(self) -> cst.FunctionDef:
+        if self._node is None:
+            self._load()
+        return self._node  # type: ignore[return-value]
+
+    @property
+    def unit(self) -> ParsedUnit:
+        if self._unit is None:
+            self._load()
+        return self._unit  # type: ignore[return-value]
 
     @property
     def qualname(self) -> str:
@@ -378,7 +469,7 @@ class FunctionInfo:
 
     @cached_property
     def _scope_names(self) -> tuple[set[str], set[str]]:
-        bound, declared = syntax.bound_names(syntax.body_statements(self.node.body))
+        bound, declared = syntax.bound_names(syntax.body_statements(self.node.body), walrus=self.unit.has_walrus)
         bound.update(self.param_names)
         p = self.node.params
         for star in (p.star_arg, p.star_kwarg):
@@ -401,7 +492,7 @@ class FunctionInfo:
                 if param.default is not None:
                     from logitlint.analysis.evaluate import Evaluator
 
-                    default = Evaluator(self.ctx, self.parent, flow_insensitive=True).eval(param.default)
+                    default = force(Evaluator(self.ctx, self.parent, flow_insensitive=True).eval(param.default))
                     if isinstance(default, LossObject):
                         return default
                 offset = 1 if self.self_name is not None else 0
@@ -411,7 +502,7 @@ class FunctionInfo:
                 if param.default is not None:
                     from logitlint.analysis.evaluate import Evaluator
 
-                    default = Evaluator(self.ctx, self.parent, flow_insensitive=True).eval(param.default)
+                    default = force(Evaluator(self.ctx, self.parent, flow_insensitive=True).eval(param.default))
                     if isinstance(default, LossObject):
                         return default
                 return Param(-1, name)
@@ -459,7 +550,7 @@ class FunctionInfo:
                         for h in stmt.handlers
                     ):
                         values.append(UNKNOWN)
-                if name in syntax.walrus_names(stmt):
+                if self.unit.has_walrus and name in syntax.walrus_names(stmt):
                     values.append(UNKNOWN)
             value = merge_all(values)
         finally:
@@ -467,21 +558,29 @@ class FunctionInfo:
         self._merged[name] = value
         return value
 
-    def summary(self) -> Summary:
-        if self._summary is not None:
-            return self._summary
+    def remember(self, summary: Summary) -> None:
+        """A summary recorded by another full walk of this function (the engine's)."""
+        self._summaries.setdefault((), summary)
+
+    def summary(self, overrides: tuple[tuple[str, Value], ...] = ()) -> Summary:
+        """What the function returns and which parameters reach a loss; ``overrides`` give
+        ``self.<attr>`` values set on the instance from outside."""
+        found = self._summaries.get(overrides)
+        if found is not None:
+            return found
         guard = self.ctx._guard
-        key = ("summary", id(self))
+        key = ("summary", id(self), overrides)
         if key in guard.active:
             return Summary(param_names=self.param_names)
         guard.active.add(key)
         try:
             from logitlint.analysis.summaries import summarise
 
-            self._summary = summarise(self)
+            found = summarise(self, overrides)
         finally:
             guard.active.discard(key)
-        return self._summary
+        self._summaries[overrides] = found
+        return found
 
     def attribute_bindings(self, self_name: str, attr: str) -> Iterator[Value]:
         """Values this method assigns to ``self.attr`` (also via ``self.add_module("attr", m)``)."""
@@ -516,6 +615,11 @@ class FunctionInfo:
                     ):
                         if syntax.string_literal(call.args[1].value) in (attr, None):
                             yield UNKNOWN
+
+    def may_have_sinks(self) -> bool:
+        if self._item is None:
+            return True  # a nested or unsplit function: cheap enough to summarise
+        return self.name in self.ctx.sink_candidates
 
     def call_param_index(self, index: int, keyword: str | None) -> int | None:
         """Map a call's positional index or keyword to the parameter index used by Param."""
@@ -566,9 +670,9 @@ class ClassInfo:
     def bases(self) -> list[Value]:
         from logitlint.analysis.evaluate import Evaluator
 
-        node, _ = self.header
-        evaluator = Evaluator(self.ctx, None, flow_insensitive=True)
-        return [evaluator.eval(base.value) for base in node.bases]
+        node, unit = self.header
+        evaluator = Evaluator(self.ctx, None, flow_insensitive=True, unit=unit)
+        return [force(evaluator.eval(base.value)) for base in node.bases]
 
     @cached_property
     def base_classes(self) -> list[ClassInfo]:
@@ -618,7 +722,7 @@ class ClassInfo:
         try:
             values = list(self._attr_bindings(attr))
             for base in self.base_classes:
-                base_value = base.attr_value(attr)
+                base_value = force(base.attr_value(attr))
                 if base_value is not UNKNOWN or base._has_binding(attr):
                     values.append(base_value)
             if not values:
@@ -638,11 +742,14 @@ class ClassInfo:
         from logitlint.analysis.evaluate import Evaluator
 
         for member in self.members:
+            if member.kind == "function" and not member.may_assign_attribute(attr):
+                continue
             if not member.mentions(attr):
                 continue
             if member.kind == "statement":
                 evaluator = Evaluator(self.ctx, None, flow_insensitive=True)
                 for stmt, unit in member.statements():
+                    evaluator.unit = unit
                     for inner in syntax.walk_statements([stmt]):
                         if isinstance(inner, cst.SimpleStatementLine):
                             for small in inner.body:
@@ -656,11 +763,11 @@ class ClassInfo:
                 continue
             yield from fn.attribute_bindings(self_name, attr)
 
-    def call_value(self) -> tuple[Value, FunctionInfo | None]:
+    def call_value(self, overrides: tuple[tuple[str, Value], ...] = ()) -> tuple[Value, FunctionInfo | None]:
         """What calling an instance returns, and the method that decides it."""
         call = self.find_method("__call__")
         if call is None:
             call = self.find_method("forward")
         if call is None:
             return UNKNOWN, None
-        return call.summary().returns, call
+        return call.summary(overrides).returns, call

@@ -1,4 +1,7 @@
-"""Function summaries: what a function returns, and which of its parameters reach a loss's input."""
+"""Function summaries: what a function returns, and which of its parameters reach a loss's input.
+
+A summary is recorded during any full walk of the function (the engine's rule walk records one
+too), so no function is walked twice for it."""
 
 from __future__ import annotations
 
@@ -16,20 +19,24 @@ if TYPE_CHECKING:
     from logitlint.analysis.module import FunctionInfo
 
 
-def summarise(fn: FunctionInfo) -> Summary:
-    from logitlint.analysis.losses import helper_inputs, recognise
+class SummaryRecorder:
+    """Collects returns and parameter-to-loss flows while a function is walked."""
 
-    sinks: dict[int, list[Sink]] = {}
+    def __init__(self, fn: FunctionInfo):
+        self.fn = fn
+        self.sinks: dict[int, list[Sink]] = {}
+        self.returns: list[Value] = []
 
-    def hook(node: cst.CSTNode, ev: Evaluator) -> None:
+    def on_node(self, node: cst.CSTNode, ev: Evaluator) -> None:
         if not isinstance(node, cst.Call):
             return
+        from logitlint.analysis.losses import helper_inputs, recognise
+
         loss = recognise(node, ev)
-        calls = [loss] if loss is not None else list(helper_inputs(node, ev))
-        for lc in calls:
+        for lc in [loss] if loss is not None else helper_inputs(node, ev):
             if lc.input is None:
                 continue
-            value = ev.value(lc.input)
+            value = ev.values.get(lc.input)
             if isinstance(value, Param) and value.index >= 0:
                 sink = lc.sink or Sink(
                     lc.spec.key,
@@ -37,15 +44,26 @@ def summarise(fn: FunctionInfo) -> Summary:
                     frozenset(lc.arg_names()),
                     module_form=lc.form == "module",
                 )
-                sinks.setdefault(value.index, []).append(sink)
+                self.sinks.setdefault(value.index, []).append(sink)
 
-    returns: list[Value] = []
-    ev = Evaluator(fn.ctx, fn, hook=hook)
+    def on_return(self, value: Value, _node: cst.Return) -> None:
+        self.returns.append(value)
+
+    def finish(self, walker: Walker, terminated: bool) -> Summary:
+        returns = self.returns if terminated else [*self.returns, UNKNOWN]  # falling off returns None
+        result = UNKNOWN if walker.has_yield else merge_all(returns)
+        if isinstance(result, Param):
+            result = UNKNOWN
+        return Summary(result, {k: tuple(v) for k, v in self.sinks.items()}, self.fn.param_names)
+
+
+def summarise(fn: FunctionInfo, overrides: tuple[tuple[str, Value], ...] = ()) -> Summary:
+    recorder = SummaryRecorder(fn)
+    ev = Evaluator(fn.ctx, fn, hook=recorder.on_node)
     ev.env = fn.initial_env(ev.stamp)
-    walker = Walker(ev, on_return=lambda value, _node: returns.append(value))
-    if not walker.run(syntax.body_statements(fn.node.body)):
-        returns.append(UNKNOWN)  # falls off the end: returns None
-    result = UNKNOWN if walker.has_yield else merge_all(returns)
-    if isinstance(result, Param):
-        result = UNKNOWN
-    return Summary(result, {k: tuple(v) for k, v in sinks.items()}, fn.param_names)
+    if fn.self_name is not None:
+        for attr, value in overrides:
+            ev.env[f"{fn.self_name}.{attr}"] = (value, ev.stamp())
+    walker = Walker(ev, on_return=recorder.on_return)
+    terminated = walker.run(syntax.body_statements(fn.node.body))
+    return recorder.finish(walker, terminated)

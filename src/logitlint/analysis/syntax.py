@@ -61,6 +61,10 @@ class BoundArgs:
         return name in self.args
 
 
+# numpy-style spellings torch accepts for reductions (``torch.sum(x, axis=1, keepdims=True)``)
+KEYWORD_ALIASES = {"axis": "dim", "keepdims": "keepdim"}
+
+
 def bind_args(call: cst.Call, params: Sequence[str], *, skip: int = 0) -> BoundArgs:
     """Match ``call``'s arguments to ``params`` (``"*"`` marks the start of keyword-only ones)."""
     positional = [p for p in params[skip:]]
@@ -82,6 +86,8 @@ def bind_args(call: cst.Call, params: Sequence[str], *, skip: int = 0) -> BoundA
             index += 1
         elif arg.keyword.value in names:
             bound[arg.keyword.value] = arg
+        elif KEYWORD_ALIASES.get(arg.keyword.value) in names:
+            bound[KEYWORD_ALIASES[arg.keyword.value]] = arg
         else:
             complete = False
     return BoundArgs(bound, complete)
@@ -250,7 +256,7 @@ def walk_statements(body: Sequence[cst.BaseStatement]) -> Iterator[cst.BaseState
             yield from walk_statements(block)
 
 
-def bound_names(body: Sequence[cst.BaseStatement]) -> tuple[set[str], set[str]]:
+def bound_names(body: Sequence[cst.BaseStatement], *, walrus: bool = True) -> tuple[set[str], set[str]]:
     """(names a scope binds, names it declares global/nonlocal), defs and classes not entered."""
     bound: set[str] = set()
     declared: set[str] = set()
@@ -281,12 +287,14 @@ def bound_names(body: Sequence[cst.BaseStatement]) -> tuple[set[str], set[str]]:
                     declared.update(n.name.value for n in small.names)
                 elif isinstance(small, cst.Del):
                     bound.update(n for n in target_names(small.target) if "." not in n)
-        bound.update(walrus_names(stmt))
+        if walrus:
+            bound.update(walrus_names(stmt))
     return bound - declared, declared
 
 
 def walrus_names(stmt: cst.BaseStatement) -> Iterator[str]:
-    """Names bound by ``:=`` in a statement's own expressions (cheap textual pre-check first)."""
+    """Names bound by ``:=`` in a statement's own expressions (callers skip this when their
+    source has no ``:=``: it walks every expression)."""
     if isinstance(stmt, cst.SimpleStatementLine):
         nodes: list[cst.CSTNode] = list(stmt.body)
     elif isinstance(stmt, (cst.If, cst.While)):

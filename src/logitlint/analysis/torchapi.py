@@ -176,6 +176,11 @@ LAYERS: dict[str, str] = {
     "torch.nn.LogSigmoid": "logsigmoid",
 }
 SEQUENTIAL = "torch.nn.Sequential"
+# Wrappers that return (something that calls) the module they are given.
+MODULE_WRAPPERS = frozenset(
+    {"torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.DistributedDataParallel",
+     "torch.compile", "torch.jit.script"}
+)
 MODULE_BASES = frozenset(
     {
         "torch.nn.Module",

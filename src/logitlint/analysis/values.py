@@ -40,6 +40,40 @@ class _Unknown(Value):
 UNKNOWN: Value = _Unknown()
 
 
+class Lazy(Value):
+    """A value computed only when something looks at it.
+
+    A call into user code (a model, a helper) is not followed until its result matters (it reaches
+    a loss, a log, a return that someone asked about): most results never do, and following every
+    call would walk a whole model for each line that calls it."""
+
+    __slots__ = ("_thunk", "_value")
+
+    def __init__(self, thunk):
+        self._thunk = thunk
+        self._value: Value | None = None
+
+    def force(self) -> Value:
+        if self._value is None:
+            thunk, self._thunk = self._thunk, None
+            if thunk is None:
+                return UNKNOWN  # asked for while being computed: a cycle
+            self._value = force(thunk())
+        return self._value
+
+    def portable(self) -> Value:
+        return self.force().portable()
+
+    def __repr__(self) -> str:
+        return f"Lazy({self._value!r})" if self._value is not None else "Lazy(...)"
+
+
+def force(value: Value) -> Value:
+    while isinstance(value, Lazy):
+        value = value.force()
+    return value
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where a fact was established: a node in a parsed unit, or a resolved location."""
@@ -52,10 +86,11 @@ class Origin:
     col: int = 0
 
     def resolve(self, path: str) -> Origin:
+        """A copy with a file position (the unit's own file, else ``path``)."""
         if self.node is None or self.unit is None:
             return self
         span = self.unit.span(self.node)
-        return Origin(self.description, path=self.path or path, line=span.line, col=span.col)
+        return Origin(self.description, path=self.path or self.unit.path or path, line=span.line, col=span.col)
 
 
 @dataclass(frozen=True)
@@ -157,9 +192,27 @@ class Sequential(Value):
 
 @dataclass(frozen=True)
 class Instance(Value):
-    """An instance of a class the analysis can see (a model, usually)."""
+    """An instance of a class the analysis can see (a model, usually); ``overrides`` are attributes
+    set on this instance from outside (``model.fc = nn.Sequential(...)``)."""
 
-    cls: Any  # ClassInfo, or a qualified name resolved by the project index
+    cls: Any  # ClassInfo
+    overrides: tuple[tuple[str, Value], ...] = ()
+
+    def with_override(self, attr: str, value: Value) -> Instance:
+        return replace(self, overrides=tuple((k, v) for k, v in self.overrides if k != attr) + ((attr, value),))
+
+
+@dataclass(frozen=True)
+class ExternalModel(Value):
+    """A model from a library (torchvision) whose forward ends with a known attribute (``fc``);
+    replacing that attribute changes what the model returns."""
+
+    qualname: str
+    head: str
+    overrides: tuple[tuple[str, Value], ...] = ()
+
+    def with_override(self, attr: str, value: Value) -> ExternalModel:
+        return replace(self, overrides=tuple((k, v) for k, v in self.overrides if k != attr) + ((attr, value),))
 
 
 @dataclass(frozen=True)
@@ -198,6 +251,8 @@ def merge(a: Value, b: Value) -> Value:
     """The fact that holds whichever of two definitions reached here."""
     if a is b:
         return a
+    if isinstance(a, Lazy) or isinstance(b, Lazy):
+        return Lazy(lambda: merge(force(a), force(b)))
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         if (a.kind, a.source) != (b.kind, b.source):
             return UNKNOWN

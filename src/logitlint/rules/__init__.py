@@ -11,10 +11,10 @@ __all__ = ["Rule", "Invalid", "LossRule", "LossInputRule", "all_rules", "rule_by
 
 @lru_cache(maxsize=1)
 def rule_classes() -> tuple[type[Rule], ...]:
-    from logitlint.rules import bce, cross_entropy, elementwise, kl_div, log_softmax, manual, softmax_misc
+    from logitlint.rules import bce, cross_entropy, elementwise, kl_div, log_softmax, manual, models, softmax_misc
 
     classes: list[type[Rule]] = []
-    for module in (cross_entropy, kl_div, bce, log_softmax, elementwise, manual, softmax_misc):
+    for module in (cross_entropy, models, kl_div, bce, log_softmax, elementwise, manual, softmax_misc):
         classes.extend(module.RULES)
     return tuple(sorted(classes, key=lambda cls: cls.code))
 

@@ -22,7 +22,7 @@ def loss_name(lc: LossCall, ctx: RuleContext) -> str:
     if lc.form == "module":
         return f"`{ctx.code(lc.call.func)}` (`{lc.spec.module.rsplit('.', 1)[1]}`)"
     assert lc.sink is not None
-    return f"`{ctx.code(lc.call.func)}`, whose parameter reaches {lc.sink.origin.description} ({ctx.where(lc.sink.origin)})"
+    return f"`{ctx.code(lc.call.func)}` (its parameter reaches {lc.sink.origin.description} at {ctx.where(lc.sink.origin)})"
 
 
 def related_for(value: Tensor, lc: LossCall, ctx: RuleContext):

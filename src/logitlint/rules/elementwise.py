@@ -255,6 +255,25 @@ sp = F.softplus(x)
         ctx.report(self, node, "log(1 + exp(x)) overflows where exp does: use `F.softplus(x)`", fix=fix)
 
 
+_WHOLE = frozenset({"torch.floor", "torch.ceil", "torch.round", "torch.trunc", "torch.arange", "torch.randint",
+                    "torch.bincount", "torch.count_nonzero"})
+
+
+def _integer_valued(node: cst.BaseExpression, ctx: RuleContext) -> bool:
+    """``torch.floor(...)``, ``x.long()``, ``torch.arange(...)``: whole numbers, where log(1 + x) is exact."""
+    node = syntax.unparenthesized(node)
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in ("float", "double", "to"):
+        node = node.func.value  # a cast keeps whole numbers whole
+    if isinstance(node, cst.Integer):
+        return True
+    if not isinstance(node, cst.Call):
+        return False
+    if ctx.callee(node) in _WHOLE:
+        return True
+    func = node.func
+    return isinstance(func, cst.Attribute) and func.attr.value in ("floor", "ceil", "round", "trunc", "long", "int")
+
+
 class Log1pExpm1(Rule):
     code = "LGT208"
     name = "log1p-expm1"
@@ -283,6 +302,7 @@ z = torch.expm1(x)
         "import torch\ny = torch.log1p(x)\nz = torch.expm1(x)\n",
         "import torch\ny = torch.log(2 + x)\nz = torch.exp(x) - 2\n",
         "import math\ny = math.log(1 + x)\n",
+        "import torch\nscale = torch.log(1 + torch.floor(positions / window))\n",
     )
     invalid = (
         Invalid("import torch\ny = torch.log(1 + x)\n", at="torch.log(1 + x)"),
@@ -303,11 +323,13 @@ z = torch.expm1(x)
             return
         if _tensor(x, ctx, "exp") is not None:
             return  # log(1 + exp(x)) is LGT207's
+        if _integer_valued(x, ctx):
+            return  # log(1 + n) for whole n: nothing cancels
         spelled = ctx.spell("torch.log1p")
         fix = None
         if spelled is not None:
             fix = ctx.fix(self, "Use torch.log1p", [ctx.replace(node, f"{spelled[0]}({ctx.source(x)})"), *spelled[1]])
-        ctx.report(self, node, "log(1 + x) loses precision for small x: use `torch.log1p(x)`", fix=fix)
+        ctx.report(self, node, "log(1 + x) loses precision where x may be small: use `torch.log1p(x)`", fix=fix)
 
     def on_binary(self, node: cst.BinaryOperation, ctx: RuleContext) -> None:
         if not isinstance(node.operator, cst.Subtract) or not _is_one(node.right):
@@ -320,7 +342,7 @@ z = torch.expm1(x)
         if spelled is not None:
             x = ctx.source(value.producer.operand)
             fix = ctx.fix(self, "Use torch.expm1", [ctx.replace(node, f"{spelled[0]}({x})", absorb_parens=True), *spelled[1]])
-        ctx.report(self, node, "exp(x) - 1 loses precision for small x: use `torch.expm1(x)`", fix=fix)
+        ctx.report(self, node, "exp(x) - 1 loses precision where x may be small: use `torch.expm1(x)`", fix=fix)
 
 
 RULES = (LogOfSigmoid, LogSumExp, LogOnePlusExp, Log1pExpm1)

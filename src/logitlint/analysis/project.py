@@ -1,0 +1,154 @@
+"""Cross-file analysis: imports of project modules resolved to files, analysed on demand.
+
+A file's check asks about the names it imports (``from .models import Net``); the index finds
+``models.py`` next to it (or in its package, or under a checked root), builds that module's
+``ModuleContext`` once per run, and answers from it: what ``Net(...)(x)`` returns, whether a helper
+passes its parameter to a loss. Only the parts needed are parsed (see ``logitlint.outline``).
+Third-party packages (torch itself) are never analysed: only files under the project's roots.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from logitlint.analysis.values import Ref, Value
+
+if TYPE_CHECKING:
+    from logitlint.analysis.module import ModuleContext
+
+
+def module_info(path: Path) -> tuple[str, bool, Path]:
+    """(dotted module name, is a package ``__init__``, the folder it is importable from)."""
+    path = Path(os.path.abspath(path))
+    is_package = path.stem == "__init__"
+    parts = [] if is_package else [path.stem]
+    folder = path.parent
+    while (folder / "__init__.py").exists() and folder.parent != folder:
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return ".".join(parts), is_package, folder
+
+
+class ProjectIndex:
+    def __init__(self, roots: Iterable[Path | str] = ()):
+        self.roots = [Path(os.path.abspath(r)) for r in roots]
+        self._contexts: dict[Path, ModuleContext | None] = {}
+        self._files: dict[tuple[str, Path], Path | None] = {}
+        self.consulted: set[Path] = set()  # files whose analysis the current check used
+        self._whole: set[Path] = set()  # files whose pieces did not parse alone: parsed whole
+
+    def view(self, path: Path | str) -> ProjectView:
+        return ProjectView(self, Path(os.path.abspath(path)))
+
+    def find_module(self, module: str, near: Path) -> Path | None:
+        """The project file of a dotted module name, as Python would find it from ``near``."""
+        _, _, root = module_info(near)
+        for base in (root, near.parent, *self.roots):
+            key = (module, base)
+            if key not in self._files:
+                self._files[key] = _probe(base, module)
+            if self._files[key] is not None:
+                return self._files[key]
+        return None
+
+    def context(self, path: Path) -> ModuleContext | None:
+        if path not in self._contexts:
+            self._contexts[path] = None  # a cycle while it is being built reads as "unknown"
+            self._contexts[path] = self._build(path)
+        self.consulted.add(path)
+        return self._contexts[path]
+
+    def parse_whole(self, path: str) -> bool:
+        """A piece of ``path`` did not parse alone: analyse it from a whole-file parse. False if
+        that was already so (then the file itself does not parse and is left out)."""
+        file = Path(os.path.abspath(path))
+        if file in self._whole:
+            self._contexts[file] = None
+            return False
+        self._whole.add(file)
+        self._contexts.pop(file, None)
+        return True
+
+    def _build(self, path: Path) -> ModuleContext | None:
+        from logitlint.analysis.module import ModuleContext
+        from logitlint.outline import FullOutline, Outline, UnitParseError
+        from logitlint.source import Source, SourceError
+
+        try:
+            if path.stat().st_size > 5_000_000:
+                return None
+            source = Source.from_bytes(path.read_bytes())
+        except (OSError, SourceError):
+            return None
+        name, is_package, _ = module_info(path)
+        try:
+            outline = FullOutline(source.text, path=str(path)) if path in self._whole else Outline(source.text, path=str(path))
+        except UnitParseError:
+            return None
+        return ModuleContext(outline, str(path), module_name=name, is_package=is_package, project=self.view(path))
+
+
+class ProjectView:
+    """The project as seen from one file (absolute imports resolve relative to it)."""
+
+    def __init__(self, index: ProjectIndex, path: Path):
+        self.index, self.path = index, path
+
+    def lookup(self, qualname: str) -> Value | None:
+        """The value of ``pkg.module.name`` (or a longer attribute path) if a project file defines it."""
+        from logitlint.analysis.evaluate import Evaluator
+
+        parts = qualname.split(".")
+        if self.index.find_module(qualname, self.path) is not None:
+            return Ref(qualname)  # a module of the project: its attributes are looked up in turn
+        for cut in range(len(parts) - 1, 0, -1):
+            file = self.index.find_module(".".join(parts[:cut]), self.path)
+            if file is None:
+                continue
+            ctx = self.index.context(file)
+            if ctx is None:
+                return None
+            value = ctx.global_value(parts[cut])
+            evaluator = Evaluator(ctx, None, flow_insensitive=True)
+            for attr in parts[cut + 1:]:
+                value = evaluator.attribute(value, attr)
+            return value
+        return None
+
+    def may_be_loss_entry(self, qualname: str) -> bool:
+        """Cheap: could ``qualname`` be a loss object or a helper passing a parameter to a loss?"""
+        from logitlint.analysis.losses import LOSS_WORDS
+
+        module, _, name = qualname.rpartition(".")
+        file = self.index.find_module(module, self.path) if module else None
+        if file is None:
+            return False
+        ctx = self.index.context(file)
+        if ctx is None or not ctx.outline.tokens & LOSS_WORDS:
+            return False
+        if name in ctx.sink_candidates:
+            return True
+        return any(item.kind == "statement" and item.tokens & LOSS_WORDS and item.mentions(name)
+                   for item in ctx.outline.items)
+
+    def imports_loss_entry(self, ctx: ModuleContext) -> bool:
+        """Does a file without loss words import (and use) a project loss object or loss helper?"""
+        outline = ctx.outline
+        for bindings in ctx.import_items.values():
+            for local, qualname in bindings:
+                if len(outline.word_positions(local)) > 1 and self.may_be_loss_entry(qualname):
+                    return True
+        return False
+
+
+def _probe(base: Path, module: str) -> Path | None:
+    if not module:
+        return None
+    target = base.joinpath(*module.split("."))
+    for candidate in (target.with_suffix(".py"), target / "__init__.py"):
+        if candidate.is_file():
+            return Path(os.path.abspath(candidate))
+    return None
