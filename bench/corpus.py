@@ -28,8 +28,10 @@ def fetch(name: str) -> Path:
     wheels.mkdir(parents=True, exist_ok=True)
     found = list(wheels.glob(f"{name}-{version}-*.whl"))
     if not found:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", f"{name}=={version}",
-                        "-d", str(wheels)], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", f"{name}=={version}", "-d", str(wheels)],
+            check=True,
+        )
         found = list(wheels.glob(f"{name}-{version}-*.whl"))
     with zipfile.ZipFile(found[0]) as wheel:
         members = [m for m in wheel.namelist() if m.startswith(f"{name}/") and m.endswith(".py")]

@@ -19,13 +19,19 @@ def main(names: list[str]) -> int:
     for name in names:
         package = fetch(name)
         started = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "logitlint", "check", "--format", "json", str(package)],
-                                capture_output=True, text=True, cwd=package.parent)
+        result = subprocess.run(
+            [sys.executable, "-m", "logitlint", "check", "--format", "json", str(package)],
+            capture_output=True,
+            text=True,
+            cwd=package.parent,
+        )
         elapsed = time.perf_counter() - started
         data = json.loads(result.stdout)
         files = sum(1 for _ in package.rglob("*.py"))
-        print(f"== {name}: {files} files, {len(data['diagnostics'])} findings, "
-              f"{len(data['errors'])} files not checked, {elapsed:.1f} s")
+        print(
+            f"== {name}: {files} files, {len(data['diagnostics'])} findings, "
+            f"{len(data['errors'])} files not checked, {elapsed:.1f} s"
+        )
         for d in data["diagnostics"]:
             print(f"{d['path']}:{d['line']}:{d['column']}: {d['code']} {d['message']}")
         counts = collections.Counter(d["code"] for d in data["diagnostics"])

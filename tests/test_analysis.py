@@ -234,7 +234,8 @@ CASES = {
     ),
     "negated nll gathers p[t]": ("import torch.nn.functional as F\np_t = -F.nll_loss(F.softmax(z, 1), t)\n", []),
     # --- the other losses ------------------------------------------------------------------------
-    "double sigmoid through an nn.Sigmoid attribute": ("""
+    "double sigmoid through an nn.Sigmoid attribute": (
+        """
         from torch import nn
         class Net(nn.Module):
             def __init__(self):
@@ -243,23 +244,40 @@ CASES = {
                 self.criterion = nn.BCEWithLogitsLoss()
             def training_step(self, out, y):
                 return self.criterion(self.sig(out), y)
-        """, ["LGT106"]),
-    "distillation with temperature is right": ("""
+        """,
+        ["LGT106"],
+    ),
+    "distillation with temperature is right": (
+        """
         import torch.nn.functional as F
         def distill(s, t, T=4.0):
             return F.kl_div(F.log_softmax(s / T, dim=1), F.softmax(t / T, dim=1), reduction="batchmean") * T * T
-        """, []),
-    "kl on probabilities": ("""
+        """,
+        [],
+    ),
+    "kl on probabilities": (
+        """
         import torch.nn.functional as F
         def distill(s, t, T=4.0):
             p_s = F.softmax(s / T, dim=1)
             p_t = F.softmax(t / T, dim=1)
             return F.kl_div(p_s, p_t, reduction="batchmean")
-        """, ["LGT104"]),
+        """,
+        ["LGT104"],
+    ),
     "bce on probabilities from elsewhere": ("import torch.nn as nn\nloss = nn.BCELoss()(model(x), y)\n", []),
-    "exp of log-probabilities into nll": ("import torch.nn.functional as F\nlp = F.log_softmax(x, 1)\nloss = F.nll_loss(lp.exp(), y)\n", ["LGT103"]),
-    "numpy and math look-alikes": ("import math\nimport numpy as np\na = np.log(1 + x)\nb = math.exp(y) - 1\nc = np.log(np.sum(np.exp(z)))\n", []),
-    "stable log-sum-exp by hand": ("import torch\nm = x.max(dim=1, keepdim=True).values\nlse = m + torch.log(torch.exp(x - m).sum(dim=1, keepdim=True))\n", []),
+    "exp of log-probabilities into nll": (
+        "import torch.nn.functional as F\nlp = F.log_softmax(x, 1)\nloss = F.nll_loss(lp.exp(), y)\n",
+        ["LGT103"],
+    ),
+    "numpy and math look-alikes": (
+        "import math\nimport numpy as np\na = np.log(1 + x)\nb = math.exp(y) - 1\nc = np.log(np.sum(np.exp(z)))\n",
+        [],
+    ),
+    "stable log-sum-exp by hand": (
+        "import torch\nm = x.max(dim=1, keepdim=True).values\nlse = m + torch.log(torch.exp(x - m).sum(dim=1, keepdim=True))\n",
+        [],
+    ),
 }
 
 

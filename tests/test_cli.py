@@ -134,7 +134,10 @@ def test_help_explains():
 def test_fix_adds_the_import_it_needs():
     source = '"""Doc."""\nfrom torch import log, sigmoid\n\n\ndef f(x):\n    return log(sigmoid(x))\n'
     fixed = run_cli("fix", "-", stdin=source).stdout
-    assert fixed == '"""Doc."""\nfrom torch import log, sigmoid\nimport torch.nn.functional as F\n\n\ndef f(x):\n    return F.logsigmoid(x)\n'
+    assert (
+        fixed
+        == '"""Doc."""\nfrom torch import log, sigmoid\nimport torch.nn.functional as F\n\n\ndef f(x):\n    return F.logsigmoid(x)\n'
+    )
 
 
 def test_fix_does_not_shadow_a_name_in_use():

@@ -42,7 +42,9 @@ def test_log_one_minus_sigmoid_for_large_x():
     assert torch.isinf(before.compute(x)[0])
     assert abs(before.compute(x)[1].item() - (-12.1 - math.exp(-12.1))) > 1e-3  # already off at 12.1
     fixed = after.compute(x)
-    assert fixed[0].item() == pytest.approx(-20.0, abs=1e-6) and fixed[1].item() == pytest.approx(-12.1 - math.exp(-12.1), abs=1e-5)
+    assert fixed[0].item() == pytest.approx(-20.0, abs=1e-6) and fixed[1].item() == pytest.approx(
+        -12.1 - math.exp(-12.1), abs=1e-5
+    )
 
 
 def test_exp_overflow_log_sum_exp_and_manual_softmax():

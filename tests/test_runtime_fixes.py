@@ -80,8 +80,9 @@ def run(module, inputs: list, weights_seed: int = 7):
         return out.detach(), []
     loss = out
     if out.dim() > 0:
-        weights = torch.rand(out.shape, generator=torch.Generator().manual_seed(weights_seed),
-                             dtype=torch.float64).to(out.dtype)
+        weights = torch.rand(out.shape, generator=torch.Generator().manual_seed(weights_seed), dtype=torch.float64).to(
+            out.dtype
+        )
         loss = (out * weights).sum()
     grads = torch.autograd.grad(loss, [x for x in copies if x.requires_grad], allow_unused=True)
     wanted = [x for x in copies if x.requires_grad]
@@ -90,8 +91,10 @@ def run(module, inputs: list, weights_seed: int = 7):
 
 def reference(program: FixtureProgram, inputs: list):
     fn = getattr(references, program.reference)
-    as64 = [x.detach().double().requires_grad_() if x.requires_grad else (x.double() if x.is_floating_point() else x)
-            for x in inputs]
+    as64 = [
+        x.detach().double().requires_grad_() if x.requires_grad else (x.double() if x.is_floating_point() else x)
+        for x in inputs
+    ]
     return run(type("Ref", (), {"compute": staticmethod(fn)}), as64)
 
 
@@ -170,8 +173,12 @@ def check_precision(program, before, after) -> bool:
         err_before = (run(before, inputs)[0].double() - exact).abs()
         err_after = (run(after, inputs)[0].double() - exact).abs()
         eps = torch.finfo(dtype).eps
-        assert bool((err_after <= err_before + eps * exact.abs()).all()), f"less accurate: {program.name} {dtype} {scale}"
-        assert bool((err_after <= 2 * eps * exact.abs() + 1e-300).all()), f"not accurate: {program.name} {dtype} {scale}"
+        assert bool((err_after <= err_before + eps * exact.abs()).all()), (
+            f"less accurate: {program.name} {dtype} {scale}"
+        )
+        assert bool((err_after <= 2 * eps * exact.abs() + 1e-300).all()), (
+            f"not accurate: {program.name} {dtype} {scale}"
+        )
         better = better or bool((err_before > 4 * eps * exact.abs()).any())
     return better
 

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from logitlint.outline import ParsedUnit
 
 
-
 class SyntaxErrorInFile(Exception):
     def __init__(self, message: str, line: int, col: int):
         super().__init__(message)
@@ -77,7 +76,9 @@ class RuleContext:
     def spell(self, qualname: str) -> tuple[str, tuple[Edit, ...]] | None:
         return fixes.Spelling(self.check.ctx, self.ev.scope)(qualname)
 
-    def replace(self, node: cst.CSTNode, text: str, unit: ParsedUnit | None = None, *, absorb_parens: bool = False) -> Edit:
+    def replace(
+        self, node: cst.CSTNode, text: str, unit: ParsedUnit | None = None, *, absorb_parens: bool = False
+    ) -> Edit:
         return fixes.replace(unit or self.unit, node, text, absorb_parens=absorb_parens)
 
     def source(self, node: cst.CSTNode, *, atom: bool = False, unit: ParsedUnit | None = None) -> str:
@@ -190,7 +191,10 @@ class FileCheck:
     def _context(self, outline: Outline) -> ModuleContext:
         settings = self.settings
         return ModuleContext(
-            outline, self.path, module_name=settings.module_name, is_package=settings.is_package,
+            outline,
+            self.path,
+            module_name=settings.module_name,
+            is_package=settings.is_package,
             project=settings.project,
         )
 

@@ -22,9 +22,14 @@ def replace(unit: ParsedUnit, node: cst.CSTNode, text: str, *, absorb_parens: bo
     text is an atom, such as a call) and they hug the node: ``2 * (exp(x) - 1)`` -> ``2 * expm1(x)``."""
     span = unit.span(node)
     lpar, rpar = getattr(node, "lpar", ()), getattr(node, "rpar", ())
-    if absorb_parens and lpar and len(lpar) == len(rpar) and span.line == span.end_line and all(
-        isinstance(p.whitespace_after, cst.SimpleWhitespace) and not p.whitespace_after.value for p in lpar
-    ) and all(isinstance(p.whitespace_before, cst.SimpleWhitespace) and not p.whitespace_before.value for p in rpar):
+    if (
+        absorb_parens
+        and lpar
+        and len(lpar) == len(rpar)
+        and span.line == span.end_line
+        and all(isinstance(p.whitespace_after, cst.SimpleWhitespace) and not p.whitespace_after.value for p in lpar)
+        and all(isinstance(p.whitespace_before, cst.SimpleWhitespace) and not p.whitespace_before.value for p in rpar)
+    ):
         n = len(lpar)
         span = Span(span.line, span.col - n, span.end_line, span.end_col + n)
     return Edit(span, text)

@@ -180,7 +180,7 @@ class LazyItem(Item):
         while i < len(positions) and positions[i] < self.end:
             pos = positions[i]
             i += 1
-            before = text[max(self.start, pos - 200):pos].rstrip()
+            before = text[max(self.start, pos - 200) : pos].rstrip()
             if before.endswith(".") and _ASSIGNED_AFTER.match(text, pos + len(attr)):
                 return True
             if before.endswith(("'", '"')) and ("add_module" in before or "setattr" in before):
@@ -383,7 +383,7 @@ class Outline:
         elif cuts[0] != start:
             # Blank lines and comments before the first statement go with it (alone, in a class
             # body, they would not parse).
-            lead = text[start:cuts[0]]
+            lead = text[start : cuts[0]]
             if all(not line.strip() or line.lstrip().startswith("#") for line in _NEWLINE.split(lead)):
                 cuts[0] = start
             else:

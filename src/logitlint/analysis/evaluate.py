@@ -578,7 +578,9 @@ class Evaluator:
             return UNKNOWN
         # exp of anything else: kept (with its operand) for log-sum-exp and hand-written softmax
         form = "method" if isinstance(node.func, cst.Attribute) and operand is node.func.value else "torch"
-        producer = Producer(node, self.unit, "exp", form, operand, None, None, False, node.func, *self._call_state(node))
+        producer = Producer(
+            node, self.unit, "exp", form, operand, None, None, False, node.func, *self._call_state(node)
+        )
         ndim = value.ndim if isinstance(value, Tensor) else None
         return Tensor(Kind.TENSOR, "exp", ndim=ndim, origin=Origin("`exp(...)`", node, self.unit), producer=producer)
 

@@ -14,10 +14,19 @@ from logitlint.analysis.module import Sink
 from logitlint.analysis.torchapi import LOSS_BY_KEY, LossSpec
 from logitlint.analysis.values import FunctionValue, LossObject, Ref, force
 
-
 LOSS_WORDS = frozenset(
-    {"cross_entropy", "CrossEntropyLoss", "nll_loss", "NLLLoss", "kl_div", "KLDivLoss",
-     "binary_cross_entropy", "binary_cross_entropy_with_logits", "BCELoss", "BCEWithLogitsLoss"}
+    {
+        "cross_entropy",
+        "CrossEntropyLoss",
+        "nll_loss",
+        "NLLLoss",
+        "kl_div",
+        "KLDivLoss",
+        "binary_cross_entropy",
+        "binary_cross_entropy_with_logits",
+        "BCELoss",
+        "BCEWithLogitsLoss",
+    }
 )
 
 

@@ -19,8 +19,8 @@ from logitlint.analysis import syntax, torchapi
 from logitlint.analysis.values import (
     UNKNOWN,
     ClassValue,
-    Lazy,
     FunctionValue,
+    Lazy,
     LossObject,
     Origin,
     Param,
@@ -342,7 +342,9 @@ def _assigned_anywhere(stmt: cst.CSTNode) -> set[str]:
             found.update(syntax.target_names(node.target))
         if isinstance(node, (cst.BaseStatement, cst.BaseSuite, cst.BaseSmallStatement)):
             stack.extend(
-                c for c in syntax.children(node) if isinstance(c, (cst.BaseStatement, cst.BaseSuite, cst.BaseSmallStatement))
+                c
+                for c in syntax.children(node)
+                if isinstance(c, (cst.BaseStatement, cst.BaseSuite, cst.BaseSmallStatement))
             )
     return found
 

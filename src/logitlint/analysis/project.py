@@ -85,7 +85,11 @@ class ProjectIndex:
             return None
         name, is_package, _ = module_info(path)
         try:
-            outline = FullOutline(source.text, path=str(path)) if path in self._whole else Outline(source.text, path=str(path))
+            outline = (
+                FullOutline(source.text, path=str(path))
+                if path in self._whole
+                else Outline(source.text, path=str(path))
+            )
         except UnitParseError:
             return None
         return ModuleContext(outline, str(path), module_name=name, is_package=is_package, project=self.view(path))
@@ -113,7 +117,7 @@ class ProjectView:
                 return None
             value = ctx.global_value(parts[cut])
             evaluator = Evaluator(ctx, None, flow_insensitive=True)
-            for attr in parts[cut + 1:]:
+            for attr in parts[cut + 1 :]:
                 value = evaluator.attribute(value, attr)
             return value
         return None
@@ -131,8 +135,9 @@ class ProjectView:
             return False
         if name in ctx.sink_candidates:
             return True
-        return any(item.kind == "statement" and item.tokens & LOSS_WORDS and item.mentions(name)
-                   for item in ctx.outline.items)
+        return any(
+            item.kind == "statement" and item.tokens & LOSS_WORDS and item.mentions(name) for item in ctx.outline.items
+        )
 
     def imports_loss_entry(self, ctx: ModuleContext) -> bool:
         """Does a file without loss words import (and use) a project loss object or loss helper?"""

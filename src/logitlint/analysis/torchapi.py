@@ -178,8 +178,13 @@ LAYERS: dict[str, str] = {
 SEQUENTIAL = "torch.nn.Sequential"
 # Wrappers that return (something that calls) the module they are given.
 MODULE_WRAPPERS = frozenset(
-    {"torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.DistributedDataParallel",
-     "torch.compile", "torch.jit.script"}
+    {
+        "torch.nn.DataParallel",
+        "torch.nn.parallel.DataParallel",
+        "torch.nn.parallel.DistributedDataParallel",
+        "torch.compile",
+        "torch.jit.script",
+    }
 )
 MODULE_BASES = frozenset(
     {

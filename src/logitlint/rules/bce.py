@@ -47,9 +47,17 @@ loss = F.binary_cross_entropy_with_logits(logits, target)
         "import torch\nimport torch.nn as nn\nloss = nn.BCEWithLogitsLoss()(logits, torch.sigmoid(teacher))  # soft target\n",
     )
     invalid = (
-        Invalid("import torch\nimport torch.nn.functional as F\nloss = F.binary_cross_entropy_with_logits(torch.sigmoid(x), y)\n", at="torch.sigmoid(x)"),
-        Invalid("import torch.nn as nn\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.act = nn.Sigmoid()\n        self.loss = nn.BCEWithLogitsLoss(pos_weight=w)\n    def step(self, x, y):\n        return self.loss(self.act(x), y)\n", at="self.act(x)"),
-        Invalid("import torch\ncrit = torch.nn.BCEWithLogitsLoss()\nout = x.sigmoid()\nloss = crit(out, y)\n", at="out"),
+        Invalid(
+            "import torch\nimport torch.nn.functional as F\nloss = F.binary_cross_entropy_with_logits(torch.sigmoid(x), y)\n",
+            at="torch.sigmoid(x)",
+        ),
+        Invalid(
+            "import torch.nn as nn\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.act = nn.Sigmoid()\n        self.loss = nn.BCEWithLogitsLoss(pos_weight=w)\n    def step(self, x, y):\n        return self.loss(self.act(x), y)\n",
+            at="self.act(x)",
+        ),
+        Invalid(
+            "import torch\ncrit = torch.nn.BCEWithLogitsLoss()\nout = x.sigmoid()\nloss = crit(out, y)\n", at="out"
+        ),
     )
 
     def applies(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> bool:
@@ -58,14 +66,19 @@ loss = F.binary_cross_entropy_with_logits(logits, target)
     def report(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> None:
         assert lc.input is not None
         what = "sigmoid" if value.source == "sigmoid" else "a probability transform"
-        message = (f"{describe(value, ctx, lc.input)} is passed to {loss_name(lc, ctx)}, which applies sigmoid "
-                   f"itself ({'double sigmoid' if what == 'sigmoid' else 'it expects logits'}); pass the logits")
+        message = (
+            f"{describe(value, ctx, lc.input)} is passed to {loss_name(lc, ctx)}, which applies sigmoid "
+            f"itself ({'double sigmoid' if what == 'sigmoid' else 'it expects logits'}); pass the logits"
+        )
         fix = None
         logits = visible_logits(value, lc.input, ctx)
         if value.source == "sigmoid" and logits is not None:
             assert value.producer is not None
-            fix = ctx.fix(self, f"Pass logits to {lc.name} (changes the loss value)",
-                          [ctx.replace(lc.input, ctx.source(logits, unit=value.producer.unit))])
+            fix = ctx.fix(
+                self,
+                f"Pass logits to {lc.name} (changes the loss value)",
+                [ctx.replace(lc.input, ctx.source(logits, unit=value.producer.unit))],
+            )
         ctx.report(self, lc.input, message, fix=fix, related=related_for(value, lc, ctx))
 
 
@@ -103,9 +116,15 @@ loss = nn.BCEWithLogitsLoss(weight=w)(logits, target)
         "import torch\nimport torch.nn as nn\ncrit = nn.BCELoss()\nloss = crit(torch.sigmoid(x) * mask, y)\n",
     )
     invalid = (
-        Invalid("import torch\nimport torch.nn.functional as F\nloss = F.binary_cross_entropy(torch.sigmoid(x), y, reduction='sum')\n", at="torch.sigmoid(x)"),
+        Invalid(
+            "import torch\nimport torch.nn.functional as F\nloss = F.binary_cross_entropy(torch.sigmoid(x), y, reduction='sum')\n",
+            at="torch.sigmoid(x)",
+        ),
         Invalid("import torch\nimport torch.nn as nn\nloss = nn.BCELoss(weight=w)(x.sigmoid(), y)\n", at="x.sigmoid()"),
-        Invalid("import torch\nfrom torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.criterion = nn.BCELoss()\n    def training_step(self, batch):\n        x, y = batch\n        return self.criterion(torch.sigmoid(self(x)), y)\n", at="torch.sigmoid(self(x))"),
+        Invalid(
+            "import torch\nfrom torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.criterion = nn.BCELoss()\n    def training_step(self, batch):\n        x, y = batch\n        return self.criterion(torch.sigmoid(self(x)), y)\n",
+            at="torch.sigmoid(self(x))",
+        ),
     )
 
     def applies(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> bool:
@@ -113,8 +132,10 @@ loss = nn.BCEWithLogitsLoss(weight=w)(logits, target)
 
     def report(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> None:
         assert lc.input is not None
-        message = (f"{describe(value, ctx, lc.input)} is passed to {loss_name(lc, ctx)}: use the with-logits "
-                   "loss on the logits (BCE of a saturated sigmoid has zero gradient, and fails under autocast)")
+        message = (
+            f"{describe(value, ctx, lc.input)} is passed to {loss_name(lc, ctx)}: use the with-logits "
+            "loss on the logits (BCE of a saturated sigmoid has zero gradient, and fails under autocast)"
+        )
         fix, note = self._fix(value, lc, ctx)
         ctx.report(self, lc.input, message, fix=fix, related=related_for(value, lc, ctx), fix_note=note)
 

@@ -82,16 +82,21 @@ log_not_p = F.logsigmoid(-x)
         if not isinstance(value, Tensor) or value.kind is not Kind.PROBS or value.source != "sigmoid":
             return
         form = "log(1 - sigmoid(x))" if negate else "log of sigmoid"
-        message = (f"{form}: {describe(value, ctx, probs_node)} under a log; use `F.logsigmoid("
-                   f"{'-x' if negate else 'x'})`, which is finite for every x")
+        message = (
+            f"{form}: {describe(value, ctx, probs_node)} under a log; use `F.logsigmoid("
+            f"{'-x' if negate else 'x'})`, which is finite for every x"
+        )
         fix = None
         logits = visible_logits(value, probs_node, ctx)
         spelled = ctx.spell("torch.nn.functional.logsigmoid")
         if logits is not None and spelled is not None and value.producer is not None:
             operand = ctx.source(logits, unit=value.producer.unit)
             operand = _negated(operand, logits) if negate else operand
-            fix = ctx.fix(self, f"Use F.logsigmoid({'-x' if negate else 'x'})",
-                          [ctx.replace(node, f"{spelled[0]}({operand})"), *spelled[1]])
+            fix = ctx.fix(
+                self,
+                f"Use F.logsigmoid({'-x' if negate else 'x'})",
+                [ctx.replace(node, f"{spelled[0]}({operand})"), *spelled[1]],
+            )
         ctx.report(self, node, message, fix=fix)
 
 
@@ -121,7 +126,9 @@ class LogSumExp(Rule):
     fix_class = FixClass.FINITE
     summary = "log(sum(exp(x))): use torch.logsumexp, which does not overflow"
     requires = frozenset({"log"})
-    what = "Checks for `torch.log(torch.sum(torch.exp(x), d))` and `torch.log(torch.exp(x).sum(d))`, `keepdim` included."
+    what = (
+        "Checks for `torch.log(torch.sum(torch.exp(x), d))` and `torch.log(torch.exp(x).sum(d))`, `keepdim` included."
+    )
     why = (
         "`exp` overflows to inf from x = 88.73 in float32 (11.09 in float16), so the log-sum-exp becomes "
         "inf and its gradient NaN; `torch.logsumexp` subtracts the max first and stays finite."
@@ -144,8 +151,14 @@ lse = torch.logsumexp(scores, dim=1)
         "import torch\nm = x.max(1, keepdim=True).values\nlse = m + torch.log(torch.exp(x - m).sum(1, keepdim=True))\n",
     )
     invalid = (
-        Invalid("import torch\nlse = torch.log(torch.sum(torch.exp(x), dim=1))\n", at="torch.log(torch.sum(torch.exp(x), dim=1))"),
-        Invalid("import torch\nlse = torch.log(torch.exp(x).sum(-1, keepdim=True))\n", at="torch.log(torch.exp(x).sum(-1, keepdim=True))"),
+        Invalid(
+            "import torch\nlse = torch.log(torch.sum(torch.exp(x), dim=1))\n",
+            at="torch.log(torch.sum(torch.exp(x), dim=1))",
+        ),
+        Invalid(
+            "import torch\nlse = torch.log(torch.exp(x).sum(-1, keepdim=True))\n",
+            at="torch.log(torch.exp(x).sum(-1, keepdim=True))",
+        ),
         Invalid("import torch\ne = torch.exp(scores)\nlse = e.sum().log()\n", at="e.sum().log()"),
     )
 
@@ -177,7 +190,9 @@ lse = torch.logsumexp(scores, dim=1)
                 keepdim = bound.get("keepdim")
                 if keepdim is not None:
                     args.append(f"keepdim={ctx.code(keepdim)}")
-                fix = ctx.fix(self, "Use torch.logsumexp", [ctx.replace(node, f"{spelled[0]}({', '.join(args)})"), *spelled[1]])
+                fix = ctx.fix(
+                    self, "Use torch.logsumexp", [ctx.replace(node, f"{spelled[0]}({', '.join(args)})"), *spelled[1]]
+                )
         ctx.report(self, node, message, fix=fix, fix_note=note)
 
 
@@ -250,19 +265,36 @@ sp = F.softplus(x)
         logits = visible_logits(value, exp_node, ctx)
         spelled = ctx.spell("torch.nn.functional.softplus")
         if logits is not None and spelled is not None and value.producer is not None:
-            fix = ctx.fix(self, "Use F.softplus",
-                          [ctx.replace(node, f"{spelled[0]}({ctx.source(logits, unit=value.producer.unit)})"), *spelled[1]])
+            fix = ctx.fix(
+                self,
+                "Use F.softplus",
+                [ctx.replace(node, f"{spelled[0]}({ctx.source(logits, unit=value.producer.unit)})"), *spelled[1]],
+            )
         ctx.report(self, node, "log(1 + exp(x)) overflows where exp does: use `F.softplus(x)`", fix=fix)
 
 
-_WHOLE = frozenset({"torch.floor", "torch.ceil", "torch.round", "torch.trunc", "torch.arange", "torch.randint",
-                    "torch.bincount", "torch.count_nonzero"})
+_WHOLE = frozenset(
+    {
+        "torch.floor",
+        "torch.ceil",
+        "torch.round",
+        "torch.trunc",
+        "torch.arange",
+        "torch.randint",
+        "torch.bincount",
+        "torch.count_nonzero",
+    }
+)
 
 
 def _integer_valued(node: cst.BaseExpression, ctx: RuleContext) -> bool:
     """``torch.floor(...)``, ``x.long()``, ``torch.arange(...)``: whole numbers, where log(1 + x) is exact."""
     node = syntax.unparenthesized(node)
-    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in ("float", "double", "to"):
+    while (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in ("float", "double", "to")
+    ):
         node = node.func.value  # a cast keeps whole numbers whole
     if isinstance(node, cst.Integer):
         return True
@@ -341,7 +373,9 @@ z = torch.expm1(x)
         fix = None
         if spelled is not None:
             x = ctx.source(value.producer.operand)
-            fix = ctx.fix(self, "Use torch.expm1", [ctx.replace(node, f"{spelled[0]}({x})", absorb_parens=True), *spelled[1]])
+            fix = ctx.fix(
+                self, "Use torch.expm1", [ctx.replace(node, f"{spelled[0]}({x})", absorb_parens=True), *spelled[1]]
+            )
         ctx.report(self, node, "exp(x) - 1 loses precision where x may be small: use `torch.expm1(x)`", fix=fix)
 
 

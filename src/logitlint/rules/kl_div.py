@@ -53,9 +53,18 @@ loss = F.kl_div(F.log_softmax(student, dim=1), teacher_probs, reduction="batchme
         "import torch.nn.functional as F\nloss = F.kl_div(log_q, p, reduction='batchmean')\n",
     )
     invalid = (
-        Invalid("import torch.nn.functional as F\nloss = F.kl_div(F.softmax(s, dim=1), p, reduction='batchmean')\n", at="F.softmax(s, dim=1)"),
-        Invalid("import torch\nimport torch.nn as nn\ncrit = nn.KLDivLoss(reduction='sum')\nq = torch.softmax(s, -1)\nloss = crit(q, p)\n", at="q"),
-        Invalid("import torch.nn.functional as F\nloss = F.kl_div(F.softmax(t, 1), F.log_softmax(s, 1), reduction='batchmean')  # swapped\n", at="F.softmax(t, 1)"),
+        Invalid(
+            "import torch.nn.functional as F\nloss = F.kl_div(F.softmax(s, dim=1), p, reduction='batchmean')\n",
+            at="F.softmax(s, dim=1)",
+        ),
+        Invalid(
+            "import torch\nimport torch.nn as nn\ncrit = nn.KLDivLoss(reduction='sum')\nq = torch.softmax(s, -1)\nloss = crit(q, p)\n",
+            at="q",
+        ),
+        Invalid(
+            "import torch.nn.functional as F\nloss = F.kl_div(F.softmax(t, 1), F.log_softmax(s, 1), reduction='batchmean')  # swapped\n",
+            at="F.softmax(t, 1)",
+        ),
     )
 
     def applies(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> bool:
@@ -63,8 +72,10 @@ loss = F.kl_div(F.log_softmax(student, dim=1), teacher_probs, reduction="batchme
 
     def report(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> None:
         assert lc.input is not None
-        message = (f"{describe(value, ctx, lc.input)} is passed as the input of {loss_name(lc, ctx)}, which "
-                   "expects log-probabilities (probabilities belong in the target); use log_softmax")
+        message = (
+            f"{describe(value, ctx, lc.input)} is passed as the input of {loss_name(lc, ctx)}, which "
+            "expects log-probabilities (probabilities belong in the target); use log_softmax"
+        )
         fix, note = None, None
         if value.source == "softmax":
             if visible_logits(value, lc.input, ctx) is None:
@@ -74,9 +85,14 @@ loss = F.kl_div(F.log_softmax(student, dim=1), teacher_probs, reduction="batchme
                 if new is not None:
                     producer = value.producer
                     assert producer is not None
-                    edit = (ctx.replace(producer.call, new[0], producer.unit) if value.via == "direct"
-                            else ctx.replace(lc.input, new[0]))
-                    fix = ctx.fix(self, "Use log_softmax for the kl_div input (changes the loss value)", [edit, *new[1]])
+                    edit = (
+                        ctx.replace(producer.call, new[0], producer.unit)
+                        if value.via == "direct"
+                        else ctx.replace(lc.input, new[0])
+                    )
+                    fix = ctx.fix(
+                        self, "Use log_softmax for the kl_div input (changes the loss value)", [edit, *new[1]]
+                    )
         ctx.report(self, lc.input, message, fix=fix, related=related_for(value, lc, ctx), fix_note=note)
 
 
@@ -113,9 +129,18 @@ loss = F.kl_div(F.log_softmax(s, 1), F.log_softmax(t, 1), reduction="batchmean",
         "import torch.nn.functional as F\nloss = F.kl_div(F.log_softmax(s, 1), F.softmax(t, 1), reduction='batchmean')\n",
     )
     invalid = (
-        Invalid("import torch.nn.functional as F\nloss = F.kl_div(F.log_softmax(s, 1), F.log_softmax(t, 1), reduction='batchmean')\n", at="F.log_softmax(t, 1)"),
-        Invalid("import torch\nimport torch.nn as nn\nloss = nn.KLDivLoss(reduction='batchmean')(s.log_softmax(1), torch.log(p))\n", at="torch.log(p)"),
-        Invalid("import torch.nn.functional as F\nloss = F.kl_div(F.log_softmax(s, 1), F.softmax(t, 1), reduction='batchmean', log_target=True)\n", at="F.softmax(t, 1)"),
+        Invalid(
+            "import torch.nn.functional as F\nloss = F.kl_div(F.log_softmax(s, 1), F.log_softmax(t, 1), reduction='batchmean')\n",
+            at="F.log_softmax(t, 1)",
+        ),
+        Invalid(
+            "import torch\nimport torch.nn as nn\nloss = nn.KLDivLoss(reduction='batchmean')(s.log_softmax(1), torch.log(p))\n",
+            at="torch.log(p)",
+        ),
+        Invalid(
+            "import torch.nn.functional as F\nloss = F.kl_div(F.log_softmax(s, 1), F.softmax(t, 1), reduction='batchmean', log_target=True)\n",
+            at="F.softmax(t, 1)",
+        ),
     )
 
     def check(self, lc: LossCall, ctx: RuleContext) -> None:
@@ -130,12 +155,16 @@ loss = F.kl_div(F.log_softmax(s, 1), F.log_softmax(t, 1), reduction="batchmean",
             if declared:
                 return
             what = f"`{ctx.code(lc.target)}`" if logged else describe(target, ctx, lc.target)  # type: ignore[arg-type]
-            message = (f"the target of {loss_name(lc, ctx)} is log-probabilities ({what}) "
-                       "but `log_target` is not True: pass `log_target=True`")
+            message = (
+                f"the target of {loss_name(lc, ctx)} is log-probabilities ({what}) "
+                "but `log_target` is not True: pass `log_target=True`"
+            )
             self._report(lc, ctx, message, "True", "Pass log_target=True (changes the loss value)")
         elif isinstance(target, Tensor) and target.kind is Kind.PROBS and declared and target.via != "call":
-            message = (f"`log_target=True` but the target of {loss_name(lc, ctx)} is probabilities "
-                       f"({describe(target, ctx, lc.target)}): drop `log_target=True`")
+            message = (
+                f"`log_target=True` but the target of {loss_name(lc, ctx)} is probabilities "
+                f"({describe(target, ctx, lc.target)}): drop `log_target=True`"
+            )
             self._report(lc, ctx, message, "False", "Drop log_target=True (changes the loss value)")
 
     @staticmethod
@@ -155,8 +184,13 @@ loss = F.kl_div(F.log_softmax(s, 1), F.log_softmax(t, 1), reduction="batchmean",
         elif isinstance(lc.call.func, cst.Call):  # nn.KLDivLoss(...)(input, target): the object is not shared
             fix = ctx.fix(self, title, [set_keyword(lc.call.func, "log_target", value, ctx.unit)])
         assert lc.target is not None
-        ctx.report(self, lc.target, message, fix=fix,
-                   fix_note=None if fix else "no fix: the loss object may be shared with other calls")
+        ctx.report(
+            self,
+            lc.target,
+            message,
+            fix=fix,
+            fix_note=None if fix else "no fix: the loss object may be shared with other calls",
+        )
 
 
 class KlDivMeanReduction(Rule):
@@ -189,11 +223,15 @@ loss = F.kl_div(F.log_softmax(s, 1), F.softmax(t, 1), reduction="batchmean")
         "import torch.nn.functional as F\nloss = F.kl_div(lq, p, size_average=False)\n",
     )
     invalid = (
-        Invalid("import torch.nn.functional as F\nloss = F.kl_div(F.log_softmax(s, 1), F.softmax(t, 1))\n",
-                at="F.kl_div(F.log_softmax(s, 1), F.softmax(t, 1))"),
+        Invalid(
+            "import torch.nn.functional as F\nloss = F.kl_div(F.log_softmax(s, 1), F.softmax(t, 1))\n",
+            at="F.kl_div(F.log_softmax(s, 1), F.softmax(t, 1))",
+        ),
         Invalid("import torch.nn as nn\ncriterion = nn.KLDivLoss()\n", at="nn.KLDivLoss()"),
-        Invalid("from torch.nn import KLDivLoss\ncriterion = KLDivLoss(reduction='mean', log_target=True)\n",
-                at="KLDivLoss(reduction='mean', log_target=True)"),
+        Invalid(
+            "from torch.nn import KLDivLoss\ncriterion = KLDivLoss(reduction='mean', log_target=True)\n",
+            at="KLDivLoss(reduction='mean', log_target=True)",
+        ),
     )
 
     def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
@@ -210,10 +248,15 @@ loss = F.kl_div(F.log_softmax(s, 1), F.softmax(t, 1), reduction="batchmean")
         if reduction is not None and syntax.string_literal(reduction) != "mean":
             return
         what = "`reduction='mean'`" if reduction is not None else "the default `reduction='mean'`"
-        message = (f"{what} divides the KL divergence by the number of classes as well as the batch size "
-                   "(PyTorch warns it is not the KL divergence); use `reduction='batchmean'`")
-        fix = ctx.fix(self, "Use reduction='batchmean' (multiplies the loss by the number of classes)",
-                      [set_keyword(node, "reduction", '"batchmean"', ctx.unit)])
+        message = (
+            f"{what} divides the KL divergence by the number of classes as well as the batch size "
+            "(PyTorch warns it is not the KL divergence); use `reduction='batchmean'`"
+        )
+        fix = ctx.fix(
+            self,
+            "Use reduction='batchmean' (multiplies the loss by the number of classes)",
+            [set_keyword(node, "reduction", '"batchmean"', ctx.unit)],
+        )
         ctx.report(self, node, message, fix=fix)
 
 

@@ -47,7 +47,9 @@ class ManualSoftmax(Rule):
     fix_class = FixClass.FINITE
     summary = "exp(x) / exp(x).sum(d, keepdim=True): use torch.softmax(x, dim=d)"
     requires = frozenset({"exp"})
-    what = "Checks for a softmax written by hand: `torch.exp(x) / torch.exp(x).sum(dim=d, keepdim=True)`, in any spelling."
+    what = (
+        "Checks for a softmax written by hand: `torch.exp(x) / torch.exp(x).sum(dim=d, keepdim=True)`, in any spelling."
+    )
     why = (
         "`exp` overflows for large logits (x > 88.7 in float32), giving inf / inf = NaN, and underflows "
         "to 0 / 0 = NaN when every logit is very negative. `torch.softmax` subtracts the max first. "
@@ -70,10 +72,15 @@ probs = torch.softmax(logits, dim=1)
         "import torch\np = torch.exp(x) / torch.exp(y).sum(dim=1, keepdim=True)\n",
     )
     invalid = (
-        Invalid("import torch\np = torch.exp(x) / torch.exp(x).sum(dim=1, keepdim=True)\n",
-                at="torch.exp(x) / torch.exp(x).sum(dim=1, keepdim=True)"),
+        Invalid(
+            "import torch\np = torch.exp(x) / torch.exp(x).sum(dim=1, keepdim=True)\n",
+            at="torch.exp(x) / torch.exp(x).sum(dim=1, keepdim=True)",
+        ),
         Invalid("import torch\ne = x.exp()\np = e / e.sum(-1, keepdim=True)\n", at="e / e.sum(-1, keepdim=True)"),
-        Invalid("import torch\np = torch.exp(x) / torch.sum(torch.exp(x), 1)\n", at="torch.exp(x) / torch.sum(torch.exp(x), 1)"),
+        Invalid(
+            "import torch\np = torch.exp(x) / torch.sum(torch.exp(x), 1)\n",
+            at="torch.exp(x) / torch.sum(torch.exp(x), 1)",
+        ),
     )
 
     def on_binary(self, node: cst.BinaryOperation, ctx: RuleContext) -> None:
@@ -101,8 +108,13 @@ probs = torch.softmax(logits, dim=1)
             if spelled is not None:
                 text = f"{spelled[0]}({ctx.source(logits, unit=value.producer.unit)}, dim={ctx.code(bound.get('dim'))})"
                 fix = ctx.fix(self, "Use torch.softmax", [ctx.replace(node, text, absorb_parens=True), *spelled[1]])
-        ctx.report(self, node, "softmax written by hand overflows where exp does: use `torch.softmax(x, dim=...)`",
-                   fix=fix, fix_note=note)
+        ctx.report(
+            self,
+            node,
+            "softmax written by hand overflows where exp does: use `torch.softmax(x, dim=...)`",
+            fix=fix,
+            fix_note=note,
+        )
 
 
 class ManualCrossEntropy(Rule):
@@ -139,12 +151,18 @@ loss = F.cross_entropy(logits, soft_targets)
         "import torch.nn.functional as F\nloss = -(p * F.log_softmax(x, dim=1)).sum(dim=0).mean()\n",
     )
     invalid = (
-        Invalid("import torch\nimport torch.nn.functional as F\nloss = -(p * torch.log(F.softmax(x, dim=1))).sum(dim=1).mean()\n",
-                at="-(p * torch.log(F.softmax(x, dim=1))).sum(dim=1).mean()"),
-        Invalid("import torch\nimport torch.nn.functional as F\nlogp = F.log_softmax(x, 1)\nloss = torch.mean(torch.sum(-t * logp, dim=1))\n",
-                at="torch.mean(torch.sum(-t * logp, dim=1))"),
-        Invalid("import torch\nloss = -torch.sum(torch.log_softmax(x, -1) * y, -1).mean()\n",
-                at="-torch.sum(torch.log_softmax(x, -1) * y, -1).mean()"),
+        Invalid(
+            "import torch\nimport torch.nn.functional as F\nloss = -(p * torch.log(F.softmax(x, dim=1))).sum(dim=1).mean()\n",
+            at="-(p * torch.log(F.softmax(x, dim=1))).sum(dim=1).mean()",
+        ),
+        Invalid(
+            "import torch\nimport torch.nn.functional as F\nlogp = F.log_softmax(x, 1)\nloss = torch.mean(torch.sum(-t * logp, dim=1))\n",
+            at="torch.mean(torch.sum(-t * logp, dim=1))",
+        ),
+        Invalid(
+            "import torch\nloss = -torch.sum(torch.log_softmax(x, -1) * y, -1).mean()\n",
+            at="-torch.sum(torch.log_softmax(x, -1) * y, -1).mean()",
+        ),
     )
 
     def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
@@ -167,9 +185,18 @@ loss = F.cross_entropy(logits, soft_targets)
             spelled = ctx.spell("torch.nn.functional.cross_entropy")
             if spelled is not None and value.producer is not None:
                 text = f"{spelled[0]}({ctx.source(logits, unit=value.producer.unit)}, {ctx.source(target)})"
-                fix = ctx.fix(self, "Use F.cross_entropy with probability targets", [ctx.replace(node, text, absorb_parens=True), *spelled[1]])
-        ctx.report(self, node, "cross-entropy with probability targets written by hand: use `F.cross_entropy(logits, "
-                   "probs)`, which is stable where a probability is 0", fix=fix)
+                fix = ctx.fix(
+                    self,
+                    "Use F.cross_entropy with probability targets",
+                    [ctx.replace(node, text, absorb_parens=True), *spelled[1]],
+                )
+        ctx.report(
+            self,
+            node,
+            "cross-entropy with probability targets written by hand: use `F.cross_entropy(logits, "
+            "probs)`, which is stable where a probability is 0",
+            fix=fix,
+        )
 
 
 def _peel_minus(node: cst.BaseExpression) -> tuple[cst.BaseExpression, int]:
@@ -184,7 +211,12 @@ def _mean_of(node: cst.BaseExpression, ctx: RuleContext) -> cst.BaseExpression |
         return None
     if ctx.callee(node) == "torch.mean" and len(node.args) == 1 and node.args[0].keyword is None:
         return node.args[0].value
-    if isinstance(node.func, cst.Attribute) and node.func.attr.value == "mean" and not node.args and ctx.callee(node) is None:
+    if (
+        isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "mean"
+        and not node.args
+        and ctx.callee(node) is None
+    ):
         return node.func.value
     return None
 

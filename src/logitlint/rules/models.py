@@ -13,8 +13,14 @@ if TYPE_CHECKING:
     from logitlint.analysis.losses import LossCall
     from logitlint.engine import RuleContext
 
-_OP = {"softmax": "softmax", "sigmoid": "sigmoid", "softmin": "softmin", "normalised": "the normalisation",
-       "table": "the table", "exp": "exp"}
+_OP = {
+    "softmax": "softmax",
+    "sigmoid": "sigmoid",
+    "softmin": "softmin",
+    "normalised": "the normalisation",
+    "table": "the table",
+    "exp": "exp",
+}
 
 
 class ProbabilityModelIntoLogitLoss(LossInputRule):
@@ -22,8 +28,18 @@ class ProbabilityModelIntoLogitLoss(LossInputRule):
     name = "probability-model-into-logit-loss"
     severity = Severity.ERROR
     summary = "A model (or helper) whose output is probabilities feeds a loss that expects logits or log-probabilities"
-    requires = frozenset({"cross_entropy", "CrossEntropyLoss", "nll_loss", "NLLLoss", "kl_div", "KLDivLoss",
-                          "binary_cross_entropy_with_logits", "BCEWithLogitsLoss"})
+    requires = frozenset(
+        {
+            "cross_entropy",
+            "CrossEntropyLoss",
+            "nll_loss",
+            "NLLLoss",
+            "kl_div",
+            "KLDivLoss",
+            "binary_cross_entropy_with_logits",
+            "BCEWithLogitsLoss",
+        }
+    )
     losses = frozenset({"cross_entropy", "nll_loss", "kl_div", "bce_with_logits"})
     what = (
         "Checks for a loss that expects logits (or log-probabilities) receiving the output of a model or "
@@ -62,10 +78,22 @@ probs = F.softmax(Net()(x), dim=1)  # at inference
         "import torch.nn as nn\nhead = nn.Sequential(nn.Linear(8, 3), nn.Softmax(dim=1))\nloss = nn.CrossEntropyLoss()(head[0](x), y)  # bypasses the softmax\n",
     )
     invalid = (
-        Invalid("import torch.nn as nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n    def forward(self, x):\n        return F.softmax(self.fc(x), dim=1)\nmodel = Net()\nloss = nn.CrossEntropyLoss()(model(x), y)\n", at="model(x)"),
-        Invalid("import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())\ncrit = nn.BCEWithLogitsLoss()\n\ndef step(x, y):\n    out = model(x)\n    return crit(out, y)\n", at="out"),
-        Invalid("import torch.nn as nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.softmax = nn.Softmax(dim=1)\n    def forward(self, x):\n        return self.softmax(self.fc(x))\n    def training_step(self, x, y):\n        return F.nll_loss(self(x), y)\n", at="self(x)"),
-        Invalid("import torch.nn as nn\nimport torchvision\nmodel = torchvision.models.resnet18()\nmodel.fc = nn.Sequential(nn.Linear(512, 10), nn.Softmax(dim=1))\nloss = nn.CrossEntropyLoss()(model(x), y)\n", at="model(x)"),
+        Invalid(
+            "import torch.nn as nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n    def forward(self, x):\n        return F.softmax(self.fc(x), dim=1)\nmodel = Net()\nloss = nn.CrossEntropyLoss()(model(x), y)\n",
+            at="model(x)",
+        ),
+        Invalid(
+            "import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())\ncrit = nn.BCEWithLogitsLoss()\n\ndef step(x, y):\n    out = model(x)\n    return crit(out, y)\n",
+            at="out",
+        ),
+        Invalid(
+            "import torch.nn as nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.softmax = nn.Softmax(dim=1)\n    def forward(self, x):\n        return self.softmax(self.fc(x))\n    def training_step(self, x, y):\n        return F.nll_loss(self(x), y)\n",
+            at="self(x)",
+        ),
+        Invalid(
+            "import torch.nn as nn\nimport torchvision\nmodel = torchvision.models.resnet18()\nmodel.fc = nn.Sequential(nn.Linear(512, 10), nn.Softmax(dim=1))\nloss = nn.CrossEntropyLoss()(model(x), y)\n",
+            at="model(x)",
+        ),
     )
 
     def applies(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> bool:
@@ -80,9 +108,11 @@ probs = F.softmax(Net()(x), dim=1)  # at inference
         owner = f"`{value.model}`" if value.model else "the function it calls"  # a model class or a helper
         where = ctx.where(origin)
         what = origin.description if origin is not None else op
-        message = (f"`{ctx.code(lc.input)}` is probabilities: {owner} returns {what} ({where}); "
-                   f"{loss_name(lc, ctx)} expects {lc.spec.expects}: return {lc.spec.expects} from the model "
-                   f"and apply {op} only at inference")
+        message = (
+            f"`{ctx.code(lc.input)}` is probabilities: {owner} returns {what} ({where}); "
+            f"{loss_name(lc, ctx)} expects {lc.spec.expects}: return {lc.spec.expects} from the model "
+            f"and apply {op} only at inference"
+        )
         related = ctx.related(origin, f"{owner} applies {op} here")
         if lc.sink is not None:
             related += ctx.related(lc.sink.origin, "the loss inside the helper")
