@@ -1,7 +1,8 @@
 """``logitlint``: check and fix loss/probability misuse in PyTorch code.
 
 Exit codes: 0 no findings, 1 findings (or, with ``fix --diff``, changes to make), 2 usage or I/O
-errors (a file that could not be read or parsed; every other file is still checked).
+errors (a bad configuration, a file that could not be read or parsed; every other file is still
+checked).
 """
 
 from __future__ import annotations
@@ -12,22 +13,27 @@ import sys
 from collections.abc import Sequence
 
 from logitlint import __version__
-from logitlint.config import ConfigError, Selection, validate_selectors
+from logitlint.config import ConfigError, validate_selectors
 from logitlint.formats import FORMATS
 from logitlint.formats.text import use_color
 from logitlint.rules import rule_by_code, rule_classes
-from logitlint.runner import FileReport, RunConfig, check_text, fix_text, run
+from logitlint.runner import FileReport, Overrides, RunConfig, check_text, fix_text, run
 from logitlint.source import Source, SourceError
 
 EPILOG = """\
 markers: [*] a safe fix is available (`logitlint fix`); [!] an unsafe fix is available
 (`logitlint fix --unsafe-fixes`): it changes values, deliberately, to what the maths means.
 
-exit codes: 0 clean, 1 findings, 2 usage or I/O errors.
+configuration: [tool.logitlint] in the nearest pyproject.toml (select, extend-select, ignore,
+per-file-ignores, exclude, extend-exclude, unsafe-fixes, respect-gitignore); flags override it.
+A finding is suppressed by `# noqa` or `# noqa: LGT101` on its line, as in flake8.
+
+exit codes: 0 clean, 1 findings, 2 usage, configuration or I/O errors.
 
 examples:
   logitlint check .                       check every Python file under the current folder
   logitlint check train.py --select LGT1  only the wrong-input-to-loss family
+  logitlint check . --format sarif        for GitHub code scanning
   logitlint fix src/ --diff               show what `fix` would change, change nothing
   logitlint fix src/ --unsafe-fixes       also apply bug-fix and value-change fixes
   logitlint rule LGT101                   explain a rule
@@ -37,7 +43,7 @@ examples:
 def _selectors(values: Sequence[str] | None) -> list[str]:
     out: list[str] = []
     for value in values or ():
-        out.extend(v for v in value.split(",") if v.strip())
+        out.extend(v.strip() for v in value.split(",") if v.strip())
     return out
 
 
@@ -53,52 +59,42 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "paths",
-        nargs="*",
-        default=["."],
-        metavar="PATH",
-        help="files or folders to check (default: .); - reads standard input",
-    )
-    common.add_argument(
-        "--select",
-        action="append",
-        metavar="CODES",
-        help="only these rules (comma-separated codes or prefixes, e.g. LGT1,LGT201)",
-    )
+    common.add_argument("paths", nargs="*", default=["."], metavar="PATH",
+                        help="files or folders to check (default: .); - reads standard input")
+    common.add_argument("--select", action="append", metavar="CODES",
+                        help="only these rules (comma-separated codes or prefixes, e.g. LGT1,LGT201); "
+                        "replaces `select` from pyproject.toml")
     common.add_argument("--extend-select", action="append", metavar="CODES", help="add rules to the selection")
-    common.add_argument("--ignore", action="append", metavar="CODES", help="skip these rules (codes or prefixes)")
+    common.add_argument("--ignore", action="append", metavar="CODES",
+                        help="skip these rules (codes or prefixes); replaces `ignore` from pyproject.toml")
+    common.add_argument("--per-file-ignores", action="append", metavar="GLOB:CODES",
+                        help="skip rules in matching files, e.g. 'tests/*.py:LGT1' (repeatable)")
+    common.add_argument("--exclude", action="append", metavar="GLOB",
+                        help="replace the excluded folders and files (default: .git, venvs, build, dist, ...)")
+    common.add_argument("--extend-exclude", action="append", metavar="GLOB", help="exclude more folders and files")
+    common.add_argument("--force-exclude", action="store_true",
+                        help="apply the excludes to files named on the command line too (for pre-commit)")
     common.add_argument("--stdin-filename", metavar="PATH", help="the name to report for standard input")
     common.add_argument("--no-prefilter", action="store_true", help=argparse.SUPPRESS)
 
-    check = sub.add_parser(
-        "check",
-        parents=[common],
-        help="report findings",
-        description="Report loss and probability misuse.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    check = sub.add_parser("check", parents=[common], help="report findings",
+                           description="Report loss and probability misuse.", epilog=EPILOG,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format (default: text)")
     check.add_argument("--statistics", action="store_true", help="count findings by rule")
     check.add_argument("--no-source", action="store_true", help="do not print source excerpts")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
 
-    fix = sub.add_parser(
-        "fix",
-        parents=[common],
-        help="apply fixes",
-        description="Apply fixes. Safe fixes (exact, finite, precision) by default; "
-        "--unsafe-fixes adds bug-fix and value-change fixes.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    fix.add_argument(
-        "--unsafe-fixes", action="store_true", help="also apply fixes that change values (bug-fix, value-change)"
-    )
-    fix.add_argument(
-        "--diff", action="store_true", help="print a unified diff instead of writing; exit 1 if anything would change"
-    )
+    fix = sub.add_parser("fix", parents=[common], help="apply fixes",
+                         description="Apply fixes. Safe fixes (exact, finite, precision) by default; "
+                         "--unsafe-fixes adds bug-fix and value-change fixes.",
+                         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    fix.add_argument("--unsafe-fixes", action="store_true", default=None,
+                     help="also apply fixes that change values (bug-fix, value-change)")
+    fix.add_argument("--no-unsafe-fixes", dest="unsafe_fixes", action="store_false",
+                     help="do not, even if pyproject.toml says `unsafe-fixes = true`")
+    fix.add_argument("--diff", action="store_true",
+                     help="print a unified diff instead of writing; exit 1 if anything would change")
     fix.add_argument("--show-fixes", action="store_true", help="list every fix applied")
     fix.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format for what remains")
 
@@ -114,26 +110,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command == "rule":
+        return cmd_rule(args.code)
+    if args.command == "rules":
+        return cmd_rules()
     try:
-        if args.command == "rule":
-            return cmd_rule(args.code)
-        if args.command == "rules":
-            return cmd_rules()
         config = RunConfig(
-            selection=Selection(
-                select=validate_selectors(_selectors(args.select), "--select") or ["ALL"],
+            overrides=Overrides(
+                select=validate_selectors(_selectors(args.select), "--select") or None,
                 extend_select=validate_selectors(_selectors(args.extend_select), "--extend-select"),
-                ignore=validate_selectors(_selectors(args.ignore), "--ignore"),
+                ignore=validate_selectors(_selectors(args.ignore), "--ignore") if args.ignore else None,
+                per_file_ignores=_per_file_ignores(args.per_file_ignores),
+                unsafe_fixes=getattr(args, "unsafe_fixes", None),
+                exclude=_selectors(args.exclude) or None,
+                extend_exclude=_selectors(args.extend_exclude),
             ),
             prefilter=not args.no_prefilter,
-            unsafe_fixes=getattr(args, "unsafe_fixes", False),
+            force_exclude=args.force_exclude,
         )
+        if args.command == "check":
+            return cmd_check(args, config)
+        return cmd_fix(args, config)
     except ConfigError as exc:
         print(f"logitlint: error: {exc}", file=sys.stderr)
         return 2
-    if args.command == "check":
-        return cmd_check(args, config)
-    return cmd_fix(args, config)
+
+
+def _per_file_ignores(values: Sequence[str] | None) -> dict[str, list[str]] | None:
+    if not values:
+        return None
+    result: dict[str, list[str]] = {}
+    for value in values:
+        pattern, sep, codes = value.rpartition(":")
+        if not sep or not pattern:
+            raise ConfigError(f"--per-file-ignores: expected GLOB:CODES, got {value!r}")
+        result.setdefault(pattern, []).extend(validate_selectors(_selectors([codes]), "--per-file-ignores"))
+    return result
 
 
 def _stdin_report(args, config: RunConfig, *, fix: bool) -> FileReport:

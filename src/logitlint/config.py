@@ -1,35 +1,59 @@
-"""Which rules run where: selection by code prefix, ``# noqa`` comments."""
+"""Configuration: ``[tool.logitlint]`` in ``pyproject.toml`` (found by walking up from the checked
+path), rule selection by code prefix, per-file ignores, excludes, and unsafe fixes.
+
+    [tool.logitlint]
+    select = ["LGT1", "LGT2"]        # default: every rule
+    extend-select = ["LGT301"]
+    ignore = ["LGT302"]
+    per-file-ignores = { "tests/*.py" = ["LGT1"] }
+    exclude = ["build", "vendor/*"]  # replaces the defaults (.git, venvs, build, dist, ...)
+    extend-exclude = ["legacy"]      # adds to them
+    unsafe-fixes = false
+    respect-gitignore = true
+"""
 
 from __future__ import annotations
 
-import re
+import fnmatch
+import os
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
+from logitlint.files import DEFAULT_EXCLUDES
 from logitlint.rules import Rule, rule_classes
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+KEYS = ("select", "extend-select", "ignore", "per-file-ignores", "exclude", "extend-exclude", "unsafe-fixes",
+        "respect-gitignore")
 
 
 class ConfigError(Exception):
-    """A configuration that cannot be used; the message names the offending key."""
+    """A configuration that cannot be used; the message names the file and the key."""
 
 
 def _matches(code: str, selector: str) -> bool:
-    selector = selector.strip().upper()
     return selector == "ALL" or code.startswith(selector)
 
 
-def validate_selectors(selectors: Iterable[str], key: str) -> list[str]:
+def validate_selectors(selectors: Iterable[object], key: str) -> list[str]:
     known = [cls.code for cls in rule_classes()]
     result = []
     for selector in selectors:
-        s = str(selector).strip().upper()
-        if not s:
+        if not isinstance(selector, str):
+            raise ConfigError(f"{key}: expected rule codes as strings, got {selector!r}")
+        code = selector.strip().upper()
+        if not code:
             continue
-        if s != "ALL" and not any(code.startswith(s) for code in known):
-            raise ConfigError(
-                f"{key}: unknown rule code or prefix {selector!r} (codes are LGT101..LGT303; see `logitlint rules`)"
-            )
-        result.append(s)
+        if code != "ALL" and not any(k.startswith(code) for k in known):
+            raise ConfigError(f"{key}: unknown rule code or prefix {selector!r} (`logitlint rules` lists them)")
+        result.append(code)
     return result
 
 
@@ -44,38 +68,144 @@ class Selection:
         return chosen and not any(_matches(code, s) for s in self.ignore)
 
     def rules(self) -> list[Rule]:
-        return [cls() for cls in rule_classes() if self.enabled(cls.code)]
+        return _rules(tuple(cls.code for cls in rule_classes() if self.enabled(cls.code)))
 
 
-_NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z][0-9]+(?:[,\s]+[A-Z][0-9]+)*))?", re.IGNORECASE)
-_CODE = re.compile(r"[A-Z][0-9]+", re.IGNORECASE)
+@lru_cache(maxsize=64)
+def _rules(codes: tuple[str, ...]) -> list[Rule]:
+    return [cls() for cls in rule_classes() if cls.code in codes]
 
 
 @dataclass
-class Noqa:
-    """``# noqa`` and ``# noqa: LGT101,LGT102`` per line, as flake8 reads them."""
+class Config:
+    root: Path | None = None  # the folder of the pyproject.toml it came from
+    source: str = "defaults"
+    select: list[str] = field(default_factory=lambda: ["ALL"])
+    extend_select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    exclude: list[str] = field(default_factory=lambda: list(DEFAULT_EXCLUDES))
+    extend_exclude: list[str] = field(default_factory=list)
+    unsafe_fixes: bool = False
+    respect_gitignore: bool = True
 
-    lines: dict[int, frozenset[str] | None] = field(default_factory=dict)
+    @property
+    def excludes(self) -> tuple[str, ...]:
+        return (*self.exclude, *self.extend_exclude)
 
-    @classmethod
-    def scan(cls, text: str) -> Noqa:
-        found: dict[int, frozenset[str] | None] = {}
-        if "noqa" not in text.lower():
-            return cls(found)
-        for number, line in enumerate(re.split(r"\r\n|\r|\n", text), start=1):
-            if "#" not in line:
-                continue
-            match = _NOQA.search(line)
-            if match is None:
-                continue
-            codes = match.group("codes")
-            found[number] = None if codes is None else frozenset(c.upper() for c in _CODE.findall(codes))
-        return cls(found)
+    def selection(self, path: str | Path | None = None) -> Selection:
+        ignore = list(self.ignore)
+        if path is not None and self.per_file_ignores:
+            for pattern, codes in self.per_file_ignores.items():
+                if matches_path(path, pattern, self.root):
+                    ignore.extend(codes)
+        return Selection(self.select, self.extend_select, ignore)
 
-    def suppresses(self, code: str, lines: Iterable[int]) -> bool:
-        for line in lines:
-            if line in self.lines:
-                codes = self.lines[line]
-                if codes is None or any(code.startswith(c) for c in codes):
-                    return True
+
+def matches_path(path: str | Path, pattern: str, root: Path | None) -> bool:
+    """A per-file-ignores glob against a path: the path relative to the config's folder or to the
+    current folder, the absolute path, or (for a pattern without a slash) the file name."""
+    absolute = Path(os.path.abspath(path))
+    candidates = [absolute.as_posix()]
+    for base in {root, Path(os.getcwd())} - {None}:  # the config's folder, or where the command runs
+        try:
+            candidates.append(absolute.relative_to(base).as_posix())  # type: ignore[arg-type]
+        except ValueError:
+            pass
+    if "/" not in pattern:
+        candidates.append(absolute.name)
+    return any(fnmatch.fnmatch(c, pattern) for c in candidates)
+
+
+def _strings(value: object, key: str) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key}: expected a list of strings, got {value!r}")
+    return list(value)
+
+
+def _boolean(value: object, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    return value
+
+
+def parse(table: object, *, root: Path | None = None, source: str = "pyproject.toml") -> Config:
+    """A validated Config from a ``[tool.logitlint]`` table."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [tool.logitlint] must be a table")
+    where = f"{source}: [tool.logitlint]"
+    for key in table:
+        if key not in KEYS:
+            hint = f" (did you mean {key.replace('_', '-')!r}?)" if key.replace("_", "-") in KEYS else ""
+            raise ConfigError(f"{where} {key}: unknown key{hint}; known keys: {', '.join(KEYS)}")
+    config = Config(root=root, source=source)
+    if "select" in table:
+        config.select = validate_selectors(_strings(table["select"], f"{where} select"), f"{where} select")
+    if "extend-select" in table:
+        config.extend_select = validate_selectors(_strings(table["extend-select"], f"{where} extend-select"),
+                                                  f"{where} extend-select")
+    if "ignore" in table:
+        config.ignore = validate_selectors(_strings(table["ignore"], f"{where} ignore"), f"{where} ignore")
+    if "per-file-ignores" in table:
+        value = table["per-file-ignores"]
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} per-file-ignores: expected a table of glob = [codes], got {value!r}")
+        config.per_file_ignores = {
+            pattern: validate_selectors(_strings(codes, f"{where} per-file-ignores.{pattern}"),
+                                        f"{where} per-file-ignores.{pattern}")
+            for pattern, codes in value.items()
+        }
+    if "exclude" in table:
+        config.exclude = _strings(table["exclude"], f"{where} exclude")
+    if "extend-exclude" in table:
+        config.extend_exclude = _strings(table["extend-exclude"], f"{where} extend-exclude")
+    if "unsafe-fixes" in table:
+        config.unsafe_fixes = _boolean(table["unsafe-fixes"], f"{where} unsafe-fixes")
+    if "respect-gitignore" in table:
+        config.respect_gitignore = _boolean(table["respect-gitignore"], f"{where} respect-gitignore")
+    return config
+
+
+def find_pyproject(start: str | Path) -> Path | None:
+    """The nearest pyproject.toml with a [tool.logitlint] table, from ``start`` upwards."""
+    folder = Path(os.path.abspath(start))
+    if not folder.is_dir():
+        folder = folder.parent
+    for candidate in (folder, *folder.parents):
+        found = _has_table(candidate / "pyproject.toml")
+        if found:
+            return candidate / "pyproject.toml"
+    return None
+
+
+@lru_cache(maxsize=256)
+def _has_table(path: Path) -> bool:
+    if not path.is_file():
         return False
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False
+    return b"tool.logitlint" in data or b"[tool]" in data and b"logitlint" in data
+
+
+def load_config(start: str | Path) -> Config:
+    """The configuration that applies to ``start`` (defaults if no pyproject.toml configures it)."""
+    pyproject = find_pyproject(start)
+    if pyproject is None:
+        return Config()
+    return _load(pyproject, pyproject.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _load(pyproject: Path, _mtime: int) -> Config:
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{pyproject}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{pyproject}: invalid TOML: {exc}") from None
+    table = data.get("tool", {}).get("logitlint")
+    if table is None:
+        return Config(root=pyproject.parent, source=str(pyproject))
+    return parse(table, root=pyproject.parent, source=str(pyproject))

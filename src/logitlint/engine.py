@@ -19,7 +19,7 @@ from logitlint.analysis.losses import LOSS_WORDS, LossCall, helper_inputs, recog
 from logitlint.analysis.module import ClassInfo, FunctionInfo, ModuleContext
 from logitlint.analysis.summaries import SummaryRecorder
 from logitlint.analysis.values import FunctionValue, LossObject, Origin, Value, force
-from logitlint.config import Noqa
+from logitlint.noqa import Noqa
 from logitlint.diagnostics import Diagnostic, Edit, Fix, FixClass, Related, Severity, Span
 from logitlint.outline import FullOutline, Item, Outline, UnitParseError
 from logitlint.rules import Rule, all_rules
@@ -174,8 +174,7 @@ class FileCheck:
         self.parsed_lines = outline.parsed_lines
         diagnostics = self.diagnostics
         if self.settings.noqa and diagnostics:
-            noqa = Noqa.scan(self.text)
-            diagnostics = [d for d in diagnostics if not noqa.suppresses(d.code, (d.span.line,))]
+            diagnostics = Noqa(self.text).filter(diagnostics)
         return sorted(diagnostics, key=Diagnostic.sort_key)
 
     def _outline(self, whole: bool) -> Outline:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from logitlint.analysis.project import ProjectIndex, module_info
-from logitlint.config import Selection
+from logitlint.config import Config, load_config
 from logitlint.diagnostics import Diagnostic, FileError
 from logitlint.engine import CheckSettings, SyntaxErrorInFile, check_source
-from logitlint.files import DEFAULT_EXCLUDES, ChangedOnDisk, discover, write_atomic
+from logitlint.files import ChangedOnDisk, discover, excluded, write_atomic
 from logitlint.fixer import fix_source
 from logitlint.source import Source, SourceError
 
@@ -17,25 +18,58 @@ MAX_BYTES = 50 * 1024 * 1024
 
 
 @dataclass
+class Overrides:
+    """What the command line says, over the configuration file (None: not given)."""
+
+    select: list[str] | None = None
+    extend_select: list[str] = field(default_factory=list)
+    ignore: list[str] | None = None
+    per_file_ignores: dict[str, list[str]] | None = None
+    unsafe_fixes: bool | None = None
+    exclude: list[str] | None = None
+    extend_exclude: list[str] = field(default_factory=list)
+
+    def apply(self, config: Config) -> Config:
+        return replace(
+            config,
+            select=self.select if self.select is not None else config.select,
+            extend_select=[*config.extend_select, *self.extend_select],
+            ignore=self.ignore if self.ignore is not None else config.ignore,
+            per_file_ignores=self.per_file_ignores if self.per_file_ignores is not None else config.per_file_ignores,
+            unsafe_fixes=self.unsafe_fixes if self.unsafe_fixes is not None else config.unsafe_fixes,
+            exclude=self.exclude if self.exclude is not None else config.exclude,
+            extend_exclude=[*config.extend_exclude, *self.extend_exclude],
+        )
+
+
+@dataclass
 class RunConfig:
-    selection: Selection = field(default_factory=Selection)
+    overrides: Overrides = field(default_factory=Overrides)
     prefilter: bool = True
-    unsafe_fixes: bool = False
-    excludes: tuple[str, ...] = DEFAULT_EXCLUDES
     project: ProjectIndex | None = None  # imports of project modules are followed through it
+    force_exclude: bool = False  # apply excludes to files named on the command line too (pre-commit)
+    _configs: dict[Path, Config] = field(default_factory=dict, repr=False)
+
+    def config_for(self, path: str | Path) -> Config:
+        """The file's configuration (the nearest [tool.logitlint]) with the command line on top."""
+        folder = Path(os.path.abspath(path))
+        folder = folder if folder.is_dir() else folder.parent
+        config = self._configs.get(folder)
+        if config is None:
+            config = self._configs[folder] = self.overrides.apply(load_config(folder))
+        return config
 
     def settings(self, path: str) -> CheckSettings:
-        settings = CheckSettings(rules=self._rules(), prefilter=self.prefilter)
-        if self.project is not None and path and not path.startswith("<"):
+        real = path and not path.startswith("<")
+        config = self.config_for(path if real else ".")
+        settings = CheckSettings(rules=config.selection(path if real else None).rules(), prefilter=self.prefilter)
+        if self.project is not None and real:
             settings.project = self.project.view(Path(path))
             settings.module_name, settings.is_package, _ = module_info(Path(path))
         return settings
 
-    def _rules(self):
-        rules = self.__dict__.get("_rules_cache")
-        if rules is None:
-            rules = self.__dict__["_rules_cache"] = self.selection.rules()
-        return rules
+    def unsafe_fixes(self, path: str) -> bool:
+        return self.config_for(path if path and not path.startswith("<") else ".").unsafe_fixes
 
 
 @dataclass
@@ -100,7 +134,7 @@ def fix_text(source: Source, path: str, config: RunConfig) -> FileReport:
         outcome = fix_source(
             source.text,
             lambda text: check_source(text, path, settings),
-            unsafe=config.unsafe_fixes,
+            unsafe=config.unsafe_fixes(path),
             newline=source.newline,
         )
     except SyntaxErrorInFile as exc:
@@ -125,10 +159,20 @@ def _describe(exc: BaseException) -> str:
 
 def run(paths: list[str], config: RunConfig, *, fix: bool = False, write: bool = True) -> list[FileReport]:
     errors: list[tuple[str, str]] = []
-    found = discover(paths, config.excludes, errors)
+    found = []
+    for path in paths:
+        settings = config.config_for(path)
+        for item in discover([path], settings.excludes, errors):
+            if item.explicit and config.force_exclude and excluded(item.path, settings.excludes, settings.root):
+                continue
+            found.append(item)
     if config.project is None:
         config.project = ProjectIndex(p for p in paths if Path(p).is_dir())
     reports = [FileReport(p, error=FileError(p, m)) for p, m in errors]
+    seen: set[Path] = set()
     for item in found:
+        if item.path in seen:
+            continue
+        seen.add(item.path)
         reports.append(fix_file(item.path, config, write=write) if fix else check_file(item.path, config))
     return reports

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from logitlint.formats import jsonfmt, text
+from logitlint.formats import github, jsonfmt, sarif, text
 
-FORMATS: dict[str, Callable] = {"text": text.render, "json": jsonfmt.render}
+FORMATS: dict[str, Callable] = {"text": text.render, "json": jsonfmt.render, "sarif": sarif.render, "github": github.render}

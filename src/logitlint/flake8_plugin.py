@@ -1,0 +1,54 @@
+"""The flake8 plugin: a thin adapter over the engine (codes ``LGT``).
+
+flake8 handles ``# noqa``, ``--select``/``--ignore``/``--per-file-ignores`` and ``-j``; the plugin also
+honours ``[tool.logitlint]`` in pyproject.toml, so a project configured once gets the same findings
+from ``flake8`` and ``logitlint check``. flake8 shows one file at a time: a model defined in another
+file is not followed here (``logitlint check`` follows project imports).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from logitlint import __version__
+from logitlint.config import load_config
+from logitlint.engine import CheckSettings, SyntaxErrorInFile, check_source
+from logitlint.outline import VOCABULARY
+
+# Without one of these words a file cannot produce a finding: return before doing any work.
+_WORDS = tuple(sorted(VOCABULARY - {"import", "global", "nonlocal", "sum", "tensor", "Tensor", "keepdim",
+                                     "Sequential", "add_module", "as_tensor", "FloatTensor", "DoubleTensor",
+                                     "HalfTensor", "expit"}))
+
+
+class LogitlintChecker:
+    name = "logitlint"
+    version = __version__
+
+    def __init__(self, tree: ast.AST, lines: Sequence[str], filename: str):
+        self.lines = lines
+        self.filename = filename
+
+    def run(self) -> Iterator[tuple[int, int, str, type[Any]]]:
+        text = "".join(self.lines)
+        if not any(word in text for word in _WORDS):
+            return
+        real = self.filename not in ("stdin", "-") and os.path.exists(self.filename)
+        config = load_config(self.filename if real else os.getcwd())
+        settings = CheckSettings(rules=config.selection(self.filename if real else None).rules(), noqa=False)
+        try:
+            diagnostics = check_source(text, self.filename, settings)
+        except SyntaxErrorInFile:
+            return  # flake8 reports E999 itself
+        for d in diagnostics:
+            yield d.span.line, _byte_column(self.lines, d.span.line, d.span.col), f"{d.code} {d.message}", type(self)
+
+
+def _byte_column(lines: Sequence[str], line: int, col: int) -> int:
+    """flake8's AST plugins (pyflakes, flake8-bugbear) report ``ast`` offsets: UTF-8 bytes."""
+    if 0 < line <= len(lines):
+        return len(lines[line - 1][:col].encode("utf-8"))
+    return col
