@@ -58,7 +58,7 @@ def test_command_line_overrides_the_file(project):
 def test_exclude_and_extend_exclude(project):
     write_config(project, 'extend-exclude = ["tests"]\n')
     assert {f for f, _ in codes(project)} == {"pkg/train.py"}
-    write_config(project, 'exclude = []\n')
+    write_config(project, "exclude = []\n")
     assert {f for f, _ in codes(project)} == {"pkg/train.py", "tests/test_train.py", "build/generated.py"}
     write_config(project, "")
     named = run_cli("check", "--no-source", "build/generated.py", cwd=project)
@@ -83,15 +83,18 @@ def test_unsafe_fixes_from_config(project):
     assert "F.softmax(logits, dim=1), target" in target.read_text()
 
 
-@pytest.mark.parametrize("body,key", [
-    ('selct = ["LGT1"]\n', "selct"),
-    ('select = "LGT1"\n', "select"),
-    ('ignore = ["XYZ1"]\n', "ignore"),
-    ('per-file-ignores = ["tests/*"]\n', "per-file-ignores"),
-    ("unsafe-fixes = 1\n", "unsafe-fixes"),
-    ('extend_select = ["LGT1"]\n', "extend_select"),
-    ("select = [\n", "invalid TOML"),
-])
+@pytest.mark.parametrize(
+    "body,key",
+    [
+        ('selct = ["LGT1"]\n', "selct"),
+        ('select = "LGT1"\n', "select"),
+        ('ignore = ["XYZ1"]\n', "ignore"),
+        ('per-file-ignores = ["tests/*"]\n', "per-file-ignores"),
+        ("unsafe-fixes = 1\n", "unsafe-fixes"),
+        ('extend_select = ["LGT1"]\n', "extend_select"),
+        ("select = [\n", "invalid TOML"),
+    ],
+)
 def test_bad_config_names_the_key_and_exits_2(project, body, key):
     write_config(project, body)
     result = run_cli("check", ".", cwd=project)
@@ -104,3 +107,10 @@ def test_statistics(project):
     result = run_cli("check", "--statistics", "--no-source", ".", cwd=project)
     assert "    2\tLGT101\tsoftmax-into-cross-entropy" in result.stdout
     assert "    2\tLGT201\tlog-of-softmax" in result.stdout
+
+
+def test_folders_above_the_checked_folder_do_not_count(tmp_path):
+    inner = tmp_path / "build" / "project"
+    inner.mkdir(parents=True)
+    (inner / "train.py").write_text(TWO_FINDINGS)
+    assert {c for _, c in codes(inner)} == {"LGT101", "LGT201"}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tests.conftest import FIXTURES, ROOT, run_cli
 
-NOQA_SOURCE = textwrap.dedent('''\
+NOQA_SOURCE = textwrap.dedent("""\
     import torch
     import torch.nn.functional as F
 
@@ -27,12 +27,18 @@ NOQA_SOURCE = textwrap.dedent('''\
         h = F.nll_loss(
             F.softmax(x, dim=1), y)  # noqa: LGT103
         return a, b, c, d, e, g, h
-    ''')
+    """)
 
 
 def flake8(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flake8", "--isolated", *args], cwd=cwd, input=stdin,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "flake8", "--isolated", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def parse_flake8(output: str) -> set[tuple[str, int, int, str]]:
@@ -81,23 +87,31 @@ def test_per_file_ignores_flag(tmp_path):
     source = (FIXTURES / "fixes" / "LGT101-direct" / "before.py").read_text()
     (tmp_path / "tests" / "test_a.py").write_text(source)
     (tmp_path / "train.py").write_text(source)
-    from_flake8 = parse_flake8(flake8("--select", "LGT", "--per-file-ignores", "tests/*.py:LGT101", ".", cwd=tmp_path).stdout)
+    from_flake8 = parse_flake8(
+        flake8("--select", "LGT", "--per-file-ignores", "tests/*.py:LGT101", ".", cwd=tmp_path).stdout
+    )
     from_check = parse_check("--per-file-ignores", "tests/*.py:LGT101", ".", cwd=tmp_path)
     assert {p for p, *_ in from_flake8} == {p for p, *_ in from_check} == {"train.py"}
 
 
 def test_pyproject_configuration_applies_in_both(tmp_path):
     source = (FIXTURES / "fixes" / "LGT101-direct" / "before.py").read_text() + (
-        "\n\ndef logp(x):\n    import torch\n    return torch.log(F.softmax(x, dim=1))\n")
+        "\n\ndef logp(x):\n    import torch\n    return torch.log(F.softmax(x, dim=1))\n"
+    )
     (tmp_path / "scripts").mkdir()
     (tmp_path / "scripts" / "run.py").write_text(source)
     (tmp_path / "train.py").write_text(source)
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.logitlint]\nignore = ["LGT302"]\nper-file-ignores = { "scripts/*" = ["LGT2"] }\n')
-    from_flake8 = {(Path(p).name, line, code) for p, line, _, code in
-                   parse_flake8(flake8("--select", "LGT", ".", cwd=tmp_path).stdout)}
+        '[tool.logitlint]\nignore = ["LGT302"]\nper-file-ignores = { "scripts/*" = ["LGT2"] }\n'
+    )
+    from_flake8 = {
+        (Path(p).name, line, code)
+        for p, line, _, code in parse_flake8(flake8("--select", "LGT", ".", cwd=tmp_path).stdout)
+    }
     from_check = {(Path(p).name, line, code) for p, line, _, code in parse_check(".", cwd=tmp_path)}
-    assert from_flake8 == from_check == {("run.py", 13, "LGT101"), ("train.py", 13, "LGT101"), ("train.py", 18, "LGT201")}
+    assert (
+        from_flake8 == from_check == {("run.py", 13, "LGT101"), ("train.py", 13, "LGT101"), ("train.py", 18, "LGT201")}
+    )
 
 
 def test_bad_configuration_is_a_clear_error_in_flake8(tmp_path):
@@ -131,6 +145,7 @@ def test_plugin_does_no_work_on_files_without_torch_words(monkeypatch):
 
 
 def test_plugin_is_registered():
-    result = subprocess.run([sys.executable, "-m", "flake8", "--version"], capture_output=True, text=True,
-                            env={**os.environ})
+    result = subprocess.run(
+        [sys.executable, "-m", "flake8", "--version"], capture_output=True, text=True, env={**os.environ}
+    )
     assert "logitlint" in result.stdout

@@ -59,42 +59,85 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("paths", nargs="*", default=["."], metavar="PATH",
-                        help="files or folders to check (default: .); - reads standard input")
-    common.add_argument("--select", action="append", metavar="CODES",
-                        help="only these rules (comma-separated codes or prefixes, e.g. LGT1,LGT201); "
-                        "replaces `select` from pyproject.toml")
+    common.add_argument(
+        "paths",
+        nargs="*",
+        default=["."],
+        metavar="PATH",
+        help="files or folders to check (default: .); - reads standard input",
+    )
+    common.add_argument(
+        "--select",
+        action="append",
+        metavar="CODES",
+        help="only these rules (comma-separated codes or prefixes, e.g. LGT1,LGT201); "
+        "replaces `select` from pyproject.toml",
+    )
     common.add_argument("--extend-select", action="append", metavar="CODES", help="add rules to the selection")
-    common.add_argument("--ignore", action="append", metavar="CODES",
-                        help="skip these rules (codes or prefixes); replaces `ignore` from pyproject.toml")
-    common.add_argument("--per-file-ignores", action="append", metavar="GLOB:CODES",
-                        help="skip rules in matching files, e.g. 'tests/*.py:LGT1' (repeatable)")
-    common.add_argument("--exclude", action="append", metavar="GLOB",
-                        help="replace the excluded folders and files (default: .git, venvs, build, dist, ...)")
+    common.add_argument(
+        "--ignore",
+        action="append",
+        metavar="CODES",
+        help="skip these rules (codes or prefixes); replaces `ignore` from pyproject.toml",
+    )
+    common.add_argument(
+        "--per-file-ignores",
+        action="append",
+        metavar="GLOB:CODES",
+        help="skip rules in matching files, e.g. 'tests/*.py:LGT1' (repeatable)",
+    )
+    common.add_argument(
+        "--exclude",
+        action="append",
+        metavar="GLOB",
+        help="replace the excluded folders and files (default: .git, venvs, build, dist, ...)",
+    )
     common.add_argument("--extend-exclude", action="append", metavar="GLOB", help="exclude more folders and files")
-    common.add_argument("--force-exclude", action="store_true",
-                        help="apply the excludes to files named on the command line too (for pre-commit)")
+    common.add_argument(
+        "--force-exclude",
+        action="store_true",
+        help="apply the excludes to files named on the command line too (for pre-commit)",
+    )
     common.add_argument("--stdin-filename", metavar="PATH", help="the name to report for standard input")
     common.add_argument("--no-prefilter", action="store_true", help=argparse.SUPPRESS)
 
-    check = sub.add_parser("check", parents=[common], help="report findings",
-                           description="Report loss and probability misuse.", epilog=EPILOG,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    check = sub.add_parser(
+        "check",
+        parents=[common],
+        help="report findings",
+        description="Report loss and probability misuse.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     check.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format (default: text)")
     check.add_argument("--statistics", action="store_true", help="count findings by rule")
     check.add_argument("--no-source", action="store_true", help="do not print source excerpts")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
 
-    fix = sub.add_parser("fix", parents=[common], help="apply fixes",
-                         description="Apply fixes. Safe fixes (exact, finite, precision) by default; "
-                         "--unsafe-fixes adds bug-fix and value-change fixes.",
-                         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    fix.add_argument("--unsafe-fixes", action="store_true", default=None,
-                     help="also apply fixes that change values (bug-fix, value-change)")
-    fix.add_argument("--no-unsafe-fixes", dest="unsafe_fixes", action="store_false",
-                     help="do not, even if pyproject.toml says `unsafe-fixes = true`")
-    fix.add_argument("--diff", action="store_true",
-                     help="print a unified diff instead of writing; exit 1 if anything would change")
+    fix = sub.add_parser(
+        "fix",
+        parents=[common],
+        help="apply fixes",
+        description="Apply fixes. Safe fixes (exact, finite, precision) by default; "
+        "--unsafe-fixes adds bug-fix and value-change fixes.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    fix.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        default=None,
+        help="also apply fixes that change values (bug-fix, value-change)",
+    )
+    fix.add_argument(
+        "--no-unsafe-fixes",
+        dest="unsafe_fixes",
+        action="store_false",
+        help="do not, even if pyproject.toml says `unsafe-fixes = true`",
+    )
+    fix.add_argument(
+        "--diff", action="store_true", help="print a unified diff instead of writing; exit 1 if anything would change"
+    )
     fix.add_argument("--show-fixes", action="store_true", help="list every fix applied")
     fix.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format for what remains")
 

@@ -30,8 +30,16 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-KEYS = ("select", "extend-select", "ignore", "per-file-ignores", "exclude", "extend-exclude", "unsafe-fixes",
-        "respect-gitignore")
+KEYS = (
+    "select",
+    "extend-select",
+    "ignore",
+    "per-file-ignores",
+    "exclude",
+    "extend-exclude",
+    "unsafe-fixes",
+    "respect-gitignore",
+)
 
 
 class ConfigError(Exception):
@@ -142,8 +150,9 @@ def parse(table: object, *, root: Path | None = None, source: str = "pyproject.t
     if "select" in table:
         config.select = validate_selectors(_strings(table["select"], f"{where} select"), f"{where} select")
     if "extend-select" in table:
-        config.extend_select = validate_selectors(_strings(table["extend-select"], f"{where} extend-select"),
-                                                  f"{where} extend-select")
+        config.extend_select = validate_selectors(
+            _strings(table["extend-select"], f"{where} extend-select"), f"{where} extend-select"
+        )
     if "ignore" in table:
         config.ignore = validate_selectors(_strings(table["ignore"], f"{where} ignore"), f"{where} ignore")
     if "per-file-ignores" in table:
@@ -151,8 +160,9 @@ def parse(table: object, *, root: Path | None = None, source: str = "pyproject.t
         if not isinstance(value, dict):
             raise ConfigError(f"{where} per-file-ignores: expected a table of glob = [codes], got {value!r}")
         config.per_file_ignores = {
-            pattern: validate_selectors(_strings(codes, f"{where} per-file-ignores.{pattern}"),
-                                        f"{where} per-file-ignores.{pattern}")
+            pattern: validate_selectors(
+                _strings(codes, f"{where} per-file-ignores.{pattern}"), f"{where} per-file-ignores.{pattern}"
+            )
             for pattern, codes in value.items()
         }
     if "exclude" in table:

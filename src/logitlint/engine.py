@@ -19,8 +19,8 @@ from logitlint.analysis.losses import LOSS_WORDS, LossCall, helper_inputs, recog
 from logitlint.analysis.module import ClassInfo, FunctionInfo, ModuleContext
 from logitlint.analysis.summaries import SummaryRecorder
 from logitlint.analysis.values import FunctionValue, LossObject, Origin, Value, force
-from logitlint.noqa import Noqa
 from logitlint.diagnostics import Diagnostic, Edit, Fix, FixClass, Related, Severity, Span
+from logitlint.noqa import Noqa
 from logitlint.outline import FullOutline, Item, Outline, UnitParseError
 from logitlint.rules import Rule, all_rules
 from logitlint.rules.base import LossRule

@@ -55,19 +55,22 @@ class MissingPath(Exception):
 
 
 def excluded(path: Path, patterns: Iterable[str], root: Path | None = None) -> bool:
-    """Does any part of ``path`` match an exclude pattern (a name or a glob, as ruff's)?"""
-    parts = path.parts
+    """Does ``path`` (below ``root``, where it was found) match an exclude pattern? A pattern without
+    a slash matches any one folder or file name (``build``, ``*_pb2.py``); one with a slash matches
+    the path relative to ``root`` (``vendor/*``). Folders above ``root`` never count: checking
+    ``~/build/project`` is not excluded by the pattern ``build``."""
     rel = path
     if root is not None:
         try:
-            rel = path.relative_to(root)
+            rel = Path(os.path.abspath(path)).relative_to(Path(os.path.abspath(root)))
         except ValueError:
-            pass
+            rel = Path(path.name)
     for pattern in patterns:
         if "/" in pattern:
-            if fnmatch.fnmatch(rel.as_posix(), pattern) or fnmatch.fnmatch(rel.as_posix(), pattern.rstrip("/") + "/*"):
+            posix = rel.as_posix()
+            if fnmatch.fnmatch(posix, pattern) or fnmatch.fnmatch(posix, pattern.rstrip("/") + "/*"):
                 return True
-        elif any(fnmatch.fnmatch(part, pattern) for part in parts):
+        elif any(fnmatch.fnmatch(part, pattern) for part in rel.parts):
             return True
     return False
 

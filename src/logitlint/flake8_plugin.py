@@ -19,9 +19,27 @@ from logitlint.engine import CheckSettings, SyntaxErrorInFile, check_source
 from logitlint.outline import VOCABULARY
 
 # Without one of these words a file cannot produce a finding: return before doing any work.
-_WORDS = tuple(sorted(VOCABULARY - {"import", "global", "nonlocal", "sum", "tensor", "Tensor", "keepdim",
-                                     "Sequential", "add_module", "as_tensor", "FloatTensor", "DoubleTensor",
-                                     "HalfTensor", "expit"}))
+_WORDS = tuple(
+    sorted(
+        VOCABULARY
+        - {
+            "import",
+            "global",
+            "nonlocal",
+            "sum",
+            "tensor",
+            "Tensor",
+            "keepdim",
+            "Sequential",
+            "add_module",
+            "as_tensor",
+            "FloatTensor",
+            "DoubleTensor",
+            "HalfTensor",
+            "expit",
+        }
+    )
+)
 
 
 class LogitlintChecker:

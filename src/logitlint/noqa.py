@@ -35,7 +35,7 @@ class Noqa:
                 continue
             low, high = min(low, start), max(high, end)
             if kind in (tokenize.NL, tokenize.NEWLINE):
-                joined = "".join(self.lines[low - 1:high])
+                joined = "".join(self.lines[low - 1 : high])
                 for line in range(low, high + 1):
                     mapping[line] = joined
                 low, high = len(self.lines) + 2, -1
@@ -52,7 +52,7 @@ class Noqa:
             return False
         codes_text = match.group("codes")
         if codes_text is None:
-            return True  # a blanket ``# noqa``
+            return True  # a blanket noqa comment
         codes = {c for c in _SPLIT.split(codes_text) if c}
         return code in codes or code.startswith(tuple(codes))
 

@@ -163,7 +163,11 @@ def run(paths: list[str], config: RunConfig, *, fix: bool = False, write: bool =
     for path in paths:
         settings = config.config_for(path)
         for item in discover([path], settings.excludes, errors):
-            if item.explicit and config.force_exclude and excluded(item.path, settings.excludes, settings.root):
+            if (
+                item.explicit
+                and config.force_exclude
+                and excluded(item.path, settings.excludes, settings.root or Path.cwd())
+            ):
                 continue
             found.append(item)
     if config.project is None:

@@ -6,4 +6,9 @@ from collections.abc import Callable
 
 from logitlint.formats import github, jsonfmt, sarif, text
 
-FORMATS: dict[str, Callable] = {"text": text.render, "json": jsonfmt.render, "sarif": sarif.render, "github": github.render}
+FORMATS: dict[str, Callable] = {
+    "text": text.render,
+    "json": jsonfmt.render,
+    "sarif": sarif.render,
+    "github": github.render,
+}

@@ -26,8 +26,10 @@ def render(reports: Sequence[FileReport], **_: Any) -> str:
     for report in reports:
         for d in report.diagnostics:
             s = d.span
-            props = (f"file={_property(d.path)},line={s.line},col={s.col + 1},endLine={s.end_line},"
-                     f"endColumn={s.end_col + 1},title={_property(d.code + ' ' + d.name)}")
+            props = (
+                f"file={_property(d.path)},line={s.line},col={s.col + 1},endLine={s.end_line},"
+                f"endColumn={s.end_col + 1},title={_property(d.code + ' ' + d.name)}"
+            )
             lines.append(f"::{COMMAND[d.severity]} {props}::{_data(d.code + ' ' + d.message)}")
         if report.error is not None:
             e = report.error

@@ -61,21 +61,31 @@ def _result(d: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
     }
     if d.related:
         result["relatedLocations"] = [
-            {"id": i, "message": {"text": r.message}, **_location(r.path, {"startLine": r.line, "startColumn": r.col + 1})}
+            {
+                "id": i,
+                "message": {"text": r.message},
+                **_location(r.path, {"startLine": r.line, "startColumn": r.col + 1}),
+            }
             for i, r in enumerate(d.related)
         ]
     if d.fix is not None:
-        result["fixes"] = [{
-            "description": {"text": f"{d.fix.title} ({d.fix.fix_class.value}{'' if d.fix.safe else ', unsafe'})"},
-            "artifactChanges": [{
-                "artifactLocation": {"uri": _uri(d.path), "uriBaseId": "%SRCROOT%"},
-                "replacements": [
-                    {"deletedRegion": _region(e.span.line, e.span.col, e.span.end_line, e.span.end_col),
-                     "insertedContent": {"text": e.text}}
-                    for e in d.fix.edits
+        result["fixes"] = [
+            {
+                "description": {"text": f"{d.fix.title} ({d.fix.fix_class.value}{'' if d.fix.safe else ', unsafe'})"},
+                "artifactChanges": [
+                    {
+                        "artifactLocation": {"uri": _uri(d.path), "uriBaseId": "%SRCROOT%"},
+                        "replacements": [
+                            {
+                                "deletedRegion": _region(e.span.line, e.span.col, e.span.end_line, e.span.end_col),
+                                "insertedContent": {"text": e.text},
+                            }
+                            for e in d.fix.edits
+                        ],
+                    }
                 ],
-            }],
-        }]
+            }
+        ]
     return result
 
 
@@ -83,17 +93,23 @@ def render(reports: Sequence[FileReport], **_: Any) -> str:
     classes = list(rule_classes())
     index = {cls.code: i for i, cls in enumerate(classes)}
     notifications = [
-        {"level": "error", "message": {"text": r.error.message},
-         "locations": [_location(r.error.path, {"startLine": max(r.error.line, 1)})]}
-        for r in reports if r.error is not None
+        {
+            "level": "error",
+            "message": {"text": r.error.message},
+            "locations": [_location(r.error.path, {"startLine": max(r.error.line, 1)})],
+        }
+        for r in reports
+        if r.error is not None
     ]
     run: dict[str, Any] = {
-        "tool": {"driver": {
-            "name": "logitlint",
-            "version": __version__,
-            "informationUri": "https://github.com/logitlint/logitlint",
-            "rules": [_rule(cls) for cls in classes],
-        }},
+        "tool": {
+            "driver": {
+                "name": "logitlint",
+                "version": __version__,
+                "informationUri": "https://github.com/logitlint/logitlint",
+                "rules": [_rule(cls) for cls in classes],
+            }
+        },
         "columnKind": "unicodeCodePoints",
         "originalUriBaseIds": {"%SRCROOT%": {"uri": Path(os.getcwd()).as_uri() + "/"}},
         "results": [_result(d, index) for r in reports for d in r.diagnostics],
