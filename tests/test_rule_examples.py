@@ -51,3 +51,9 @@ def test_codes_and_names_are_unique():
     classes = rule_classes()
     assert len({c.code for c in classes}) == len(classes)
     assert len({c.name for c in classes}) == len(classes)
+
+
+def test_static_code_list_matches_the_rules():
+    from logitlint.rules import CODES
+
+    assert CODES == tuple(cls.code for cls in rule_classes())

@@ -12,11 +12,13 @@ import difflib
 import sys
 from collections.abc import Sequence
 
+from pathlib import Path
+
 from logitlint import __version__
+from logitlint.cache import CACHE_DIR
 from logitlint.config import ConfigError, validate_selectors
 from logitlint.formats import FORMATS
-from logitlint.formats.text import use_color
-from logitlint.rules import rule_by_code, rule_classes
+from logitlint.formats.text import location, use_color
 from logitlint.runner import FileReport, Overrides, RunConfig, check_text, fix_text, run
 from logitlint.source import Source, SourceError
 
@@ -98,7 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="apply the excludes to files named on the command line too (for pre-commit)",
     )
+    common.add_argument("--respect-gitignore", action=argparse.BooleanOptionalAction, default=None,
+                        help="skip files git ignores (default: on)")
     common.add_argument("--stdin-filename", metavar="PATH", help="the name to report for standard input")
+    common.add_argument("-j", "--jobs", type=int, metavar="N", help="worker processes (default: the CPU count)")
+    common.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
+    common.add_argument("--cache-dir", metavar="DIR",
+                        help="where to keep the result cache (default: .logitlint_cache in the project root)")
     common.add_argument("--no-prefilter", action="store_true", help=argparse.SUPPRESS)
 
     check = sub.add_parser(
@@ -167,16 +175,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                 unsafe_fixes=getattr(args, "unsafe_fixes", None),
                 exclude=_selectors(args.exclude) or None,
                 extend_exclude=_selectors(args.extend_exclude),
+                respect_gitignore=args.respect_gitignore,
             ),
             prefilter=not args.no_prefilter,
             force_exclude=args.force_exclude,
+            jobs=args.jobs,
+            progress=sys.stderr.isatty(),
         )
+        if not args.no_cache:
+            config.cache_dir = Path(args.cache_dir) if args.cache_dir else _cache_root(config, args.paths)
         if args.command == "check":
             return cmd_check(args, config)
         return cmd_fix(args, config)
     except ConfigError as exc:
         print(f"logitlint: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _cache_root(config: RunConfig, paths: Sequence[str]) -> Path:
+    """``.logitlint_cache`` next to the pyproject.toml that configures the run, else here."""
+    first = next((p for p in paths if p != "-"), ".")
+    root = config.config_for(first).root
+    return (root or Path.cwd()) / CACHE_DIR
 
 
 def _per_file_ignores(values: Sequence[str] | None) -> dict[str, list[str]] | None:
@@ -203,11 +223,10 @@ def _stdin_report(args, config: RunConfig, *, fix: bool) -> FileReport:
         from logitlint.analysis.project import ProjectIndex
 
         config.project = ProjectIndex()
+    notebook = name.endswith(".ipynb")
     if fix:
-        return fix_text(source, name, config)
-    report = check_text(source.text, name, config)
-    report.original = source.text
-    return report
+        return fix_text(source, name, config, notebook=notebook)
+    return check_text(source.text, name, config, notebook=notebook)
 
 
 def _reports(args, config: RunConfig, *, fix: bool, write: bool) -> list[FileReport]:
@@ -262,11 +281,11 @@ def cmd_fix(args, config: RunConfig) -> int:
             for d in report.applied:
                 assert d.fix is not None
                 print(
-                    f"{d.path}:{d.span.line}:{d.span.col + 1}: {d.code} fixed: {d.fix.title} [{d.fix.fix_class.value}]"
+                    f"{location(d)}: {d.code} fixed: {d.fix.title} [{d.fix.fix_class.value}]"
                 )
     for report in reports:
         for d, reason in report.dropped:
-            print(f"{d.path}:{d.span.line}:{d.span.col + 1}: {d.code} fix not applied: {reason}", file=sys.stderr)
+            print(f"{location(d)}: {d.code} fix not applied: {reason}", file=sys.stderr)
     render = FORMATS[args.format]
     sys.stdout.write(render(reports, color=use_color(sys.stdout), fix_mode=True))
     if any(r.error is not None for r in reports):
@@ -284,6 +303,7 @@ def _print_errors(reports: Sequence[FileReport]) -> None:
 
 def cmd_rule(code: str) -> int:
     from logitlint.docs import rule_markdown
+    from logitlint.rules import rule_by_code
 
     cls = rule_by_code(code)
     if cls is None:
@@ -294,6 +314,8 @@ def cmd_rule(code: str) -> int:
 
 
 def cmd_rules() -> int:
+    from logitlint.rules import rule_classes
+
     rows = [("code", "name", "severity", "fix", "summary")]
     for cls in rule_classes():
         fix = cls.fix_class.value if cls.fix_class is not None else "none"

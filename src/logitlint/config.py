@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from logitlint.files import DEFAULT_EXCLUDES
-from logitlint.rules import Rule, rule_classes
+from logitlint.rules import CODES, Rule
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -51,7 +51,7 @@ def _matches(code: str, selector: str) -> bool:
 
 
 def validate_selectors(selectors: Iterable[object], key: str) -> list[str]:
-    known = [cls.code for cls in rule_classes()]
+    known = CODES
     result = []
     for selector in selectors:
         if not isinstance(selector, str):
@@ -75,12 +75,17 @@ class Selection:
         chosen = any(_matches(code, s) for s in [*self.select, *self.extend_select])
         return chosen and not any(_matches(code, s) for s in self.ignore)
 
+    def codes(self) -> tuple[str, ...]:
+        return tuple(code for code in CODES if self.enabled(code))
+
     def rules(self) -> list[Rule]:
-        return _rules(tuple(cls.code for cls in rule_classes() if self.enabled(cls.code)))
+        return _rules(self.codes())
 
 
 @lru_cache(maxsize=64)
 def _rules(codes: tuple[str, ...]) -> list[Rule]:
+    from logitlint.rules import rule_classes
+
     return [cls() for cls in rule_classes() if cls.code in codes]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
+import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ DEFAULT_EXCLUDES = (
     "venv",
     ".logitlint_cache",
 )
-SUFFIXES = (".py", ".pyi")
+SUFFIXES = (".py", ".pyi", ".ipynb")
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,11 @@ def excluded(path: Path, patterns: Iterable[str], root: Path | None = None) -> b
 
 
 def discover(
-    paths: Iterable[str], excludes: Iterable[str] = DEFAULT_EXCLUDES, errors: list[tuple[str, str]] | None = None
+    paths: Iterable[str],
+    excludes: Iterable[str] = DEFAULT_EXCLUDES,
+    errors: list[tuple[str, str]] | None = None,
+    *,
+    gitignore: bool = True,
 ) -> list[Discovered]:
     """Python files (and notebooks) under ``paths``, in a stable order, without duplicates."""
     excludes = tuple(excludes)
@@ -88,11 +93,28 @@ def discover(
                 errors.append((raw, "no such file or directory"))
             continue
         if path.is_dir():
+            tracked = _git_visible(path) if gitignore else None
             for file in _walk(path, excludes):
-                found.setdefault(file, Discovered(file, False))
+                if tracked is None or os.path.abspath(file) in tracked:
+                    found.setdefault(file, Discovered(file, False))
         else:
             found[path] = Discovered(path, True)
     return sorted(found.values(), key=lambda d: d.path.as_posix())
+
+
+def _git_visible(folder: Path) -> set[str] | None:
+    """Absolute paths of the files git does not ignore under ``folder`` (None outside a work tree)."""
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(folder), "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", "."],
+            capture_output=True, timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if result.returncode != 0:
+        return None
+    base = os.path.abspath(folder)
+    return {os.path.join(base, name) for name in result.stdout.decode("utf-8", "surrogateescape").split("\0") if name}
 
 
 def _walk(root: Path, excludes: tuple[str, ...]) -> Iterator[Path]:

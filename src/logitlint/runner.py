@@ -1,20 +1,26 @@
-"""Running the engine over files: reading, checking, fixing and writing back."""
+"""Running the engine over files: discovery, the cache, parallel workers, fixing and writing back.
+
+The engine (and LibCST) is imported only when a file has to be analysed, so a warm run over an
+unchanged tree reads, hashes and answers from the cache without it.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from logitlint.analysis.project import ProjectIndex, module_info
+from logitlint.cache import Cache, Entry, digest
 from logitlint.config import Config, load_config
 from logitlint.diagnostics import Diagnostic, FileError
-from logitlint.engine import CheckSettings, SyntaxErrorInFile, check_source
 from logitlint.files import ChangedOnDisk, discover, excluded, write_atomic
-from logitlint.fixer import fix_source
 from logitlint.source import Source, SourceError
 
 MAX_BYTES = 50 * 1024 * 1024
+PARALLEL_FROM = 8  # fewer files than this are checked in this process
 
 
 @dataclass
@@ -28,6 +34,7 @@ class Overrides:
     unsafe_fixes: bool | None = None
     exclude: list[str] | None = None
     extend_exclude: list[str] = field(default_factory=list)
+    respect_gitignore: bool | None = None
 
     def apply(self, config: Config) -> Config:
         return replace(
@@ -39,6 +46,9 @@ class Overrides:
             unsafe_fixes=self.unsafe_fixes if self.unsafe_fixes is not None else config.unsafe_fixes,
             exclude=self.exclude if self.exclude is not None else config.exclude,
             extend_exclude=[*config.extend_exclude, *self.extend_exclude],
+            respect_gitignore=(
+                self.respect_gitignore if self.respect_gitignore is not None else config.respect_gitignore
+            ),
         )
 
 
@@ -48,6 +58,9 @@ class RunConfig:
     prefilter: bool = True
     project: ProjectIndex | None = None  # imports of project modules are followed through it
     force_exclude: bool = False  # apply excludes to files named on the command line too (pre-commit)
+    jobs: int | None = None  # worker processes (default: the CPU count)
+    cache_dir: Path | None = None  # None: no cache
+    progress: bool = False
     _configs: dict[Path, Config] = field(default_factory=dict, repr=False)
 
     def config_for(self, path: str | Path) -> Config:
@@ -59,17 +72,25 @@ class RunConfig:
             config = self._configs[folder] = self.overrides.apply(load_config(folder))
         return config
 
-    def settings(self, path: str) -> CheckSettings:
-        real = path and not path.startswith("<")
-        config = self.config_for(path if real else ".")
-        settings = CheckSettings(rules=config.selection(path if real else None).rules(), prefilter=self.prefilter)
-        if self.project is not None and real:
+    def _real(self, path: str) -> bool:
+        return bool(path) and not path.startswith("<")
+
+    def codes(self, path: str) -> tuple[str, ...]:
+        real = self._real(path)
+        return self.config_for(path if real else ".").selection(path if real else None).codes()
+
+    def settings(self, path: str):
+        from logitlint.config import Selection
+        from logitlint.engine import CheckSettings
+
+        settings = CheckSettings(rules=Selection(self.codes(path)).rules(), prefilter=self.prefilter)
+        if self.project is not None and self._real(path):
             settings.project = self.project.view(Path(path))
             settings.module_name, settings.is_package, _ = module_info(Path(path))
         return settings
 
     def unsafe_fixes(self, path: str) -> bool:
-        return self.config_for(path if path and not path.startswith("<") else ".").unsafe_fixes
+        return self.config_for(path if self._real(path) else ".").unsafe_fixes
 
 
 @dataclass
@@ -81,45 +102,119 @@ class FileReport:
     dropped: list[tuple[Diagnostic, str]] = field(default_factory=list)
     original: str | None = None
     fixed: str | None = None
+    notebook: bool = False
+    digest: str | None = None  # of the bytes checked, for the cache
+    dependencies: tuple[str, ...] = ()  # project files the analysis read
 
     @property
     def changed(self) -> bool:
         return self.fixed is not None and self.fixed != self.original
 
 
-def read(path: Path) -> Source:
+# --- one file ------------------------------------------------------------------------------------
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return f"cannot read: {exc.strerror or exc}"
+    return str(exc)
+
+
+def _read(path: Path) -> bytes:
     size = path.stat().st_size
     if size > MAX_BYTES:
         raise SourceError(f"file too large ({size} bytes; the limit is {MAX_BYTES})")
-    return Source.from_bytes(path.read_bytes())
+    return path.read_bytes()
 
 
-def check_text(text: str, path: str, config: RunConfig) -> FileReport:
+def _checker(path: str, config: RunConfig):
+    from logitlint.engine import check_source
+
+    settings = config.settings(path)
+    return lambda text: check_source(text, path, settings)
+
+
+def _syntax_error(path: str, exc) -> FileError:
+    return FileError(path, f"syntax error: {exc}", exc.line, exc.col, "LGT001")
+
+
+def _consulted(config: RunConfig, path: str) -> tuple[str, ...]:
+    if config.project is None or not config._real(path):
+        return ()
+    return tuple(str(p) for p in config.project.dependencies_of(Path(path)))
+
+
+def check_text(text: str, path: str, config: RunConfig, *, notebook: bool = False) -> FileReport:
+    from logitlint.engine import SyntaxErrorInFile
+
+    check = _checker(path, config)
     try:
-        return FileReport(path, check_source(text, path, config.settings(path)))
+        if notebook:
+            from logitlint.notebooks import NotebookError, check_notebook
+
+            try:
+                diagnostics = check_notebook(text, check)
+            except NotebookError as exc:
+                return FileReport(path, error=FileError(path, str(exc)), original=text, notebook=True)
+        else:
+            diagnostics = check(text)
     except SyntaxErrorInFile as exc:
-        return FileReport(path, error=FileError(path, f"syntax error: {exc}", exc.line, exc.col, "LGT001"))
+        return FileReport(path, error=_syntax_error(path, exc), original=text, notebook=notebook)
+    return FileReport(path, diagnostics, original=text, notebook=notebook, dependencies=_consulted(config, path))
 
 
 def check_file(path: Path, config: RunConfig) -> FileReport:
     name = str(path)
     try:
-        source = read(path)
-    except (OSError, SourceError) as exc:
+        data = _read(path)
+        notebook = path.suffix == ".ipynb"
+        text = data.decode("utf-8") if notebook else Source.from_bytes(data).text
+    except (OSError, SourceError, UnicodeDecodeError) as exc:
         return FileReport(name, error=FileError(name, _describe(exc)))
-    return check_text(source.text, name, config)
+    report = check_text(text, name, config, notebook=notebook)
+    report.digest = digest(data)
+    return report
+
+
+def fix_text(source: Source, path: str, config: RunConfig, *, notebook: bool = False) -> FileReport:
+    from logitlint.engine import SyntaxErrorInFile
+    from logitlint.fixer import fix_source
+
+    check = _checker(path, config)
+    unsafe = config.unsafe_fixes(path)
+    try:
+        if notebook:
+            from logitlint.notebooks import Notebook, NotebookError
+
+            try:
+                book = Notebook.parse(source.text)
+                outcome = fix_source(book.virtual, check, unsafe=unsafe)
+                fixed = book.with_virtual(outcome.text)
+            except NotebookError as exc:
+                return FileReport(path, error=FileError(path, str(exc)), original=source.text, notebook=True)
+            return FileReport(
+                path, [book.diagnostic(d) for d in outcome.remaining],
+                applied=[book.diagnostic(d) for d in outcome.applied],
+                dropped=[(book.diagnostic(d), why) for d, why in outcome.dropped],
+                original=source.text, fixed=fixed, notebook=True,
+            )
+        outcome = fix_source(source.text, check, unsafe=unsafe, newline=source.newline)
+    except SyntaxErrorInFile as exc:
+        return FileReport(path, error=_syntax_error(path, exc), original=source.text, notebook=notebook)
+    return FileReport(
+        path, outcome.remaining, applied=outcome.applied, dropped=outcome.dropped,
+        original=source.text, fixed=outcome.text, dependencies=_consulted(config, path),
+    )
 
 
 def fix_file(path: Path, config: RunConfig, *, write: bool = True) -> FileReport:
     name = str(path)
+    notebook = path.suffix == ".ipynb"
     try:
-        data = path.read_bytes() if path.stat().st_size <= MAX_BYTES else None
-        if data is None:
-            raise SourceError(f"file too large (the limit is {MAX_BYTES} bytes)")
-        source = Source.from_bytes(data)
-    except (OSError, SourceError) as exc:
+        data = _read(path)
+        source = Source(data.decode("utf-8")) if notebook else Source.from_bytes(data)
+    except (OSError, SourceError, UnicodeDecodeError) as exc:
         return FileReport(name, error=FileError(name, _describe(exc)))
-    report = fix_text(source, name, config)
+    report = fix_text(source, name, config, notebook=notebook)
+    report.digest = digest(data)
     if report.error is None and report.changed and write:
         try:
             write_atomic(path, source.to_bytes(report.fixed), expected=data)
@@ -128,33 +223,61 @@ def fix_file(path: Path, config: RunConfig, *, write: bool = True) -> FileReport
     return report
 
 
-def fix_text(source: Source, path: str, config: RunConfig) -> FileReport:
-    settings = config.settings(path)
+# --- many files ----------------------------------------------------------------------------------
+_WORKER: tuple[RunConfig, bool, bool] | None = None
+
+
+def _work(path: Path) -> FileReport:
+    assert _WORKER is not None
+    config, fix, write = _WORKER
+    return fix_file(path, config, write=write) if fix else check_file(path, config)
+
+
+def _start_worker(config: RunConfig, fix: bool, write: bool) -> None:
+    global _WORKER
+    _WORKER = (config, fix, write)
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+
+
+def _execute(paths: list[Path], config: RunConfig, fix: bool, write: bool) -> list[FileReport]:
+    jobs = config.jobs or os.cpu_count() or 1
+    if jobs <= 1 or len(paths) < PARALLEL_FROM:
+        _start_worker(config, fix, write)
+        return [_report_progress(config, i, len(paths), _work(p)) for i, p in enumerate(paths)]
+    import multiprocessing
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    context = multiprocessing.get_context(method)
+    # Largest first: the long files do not end up alone at the end.
+    order = sorted(range(len(paths)), key=lambda i: -_size(paths[i]))
+    results: list[FileReport | None] = [None] * len(paths)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
+                             initargs=(config, fix, write)) as pool:
+        for done, (index, report) in enumerate(zip(order, pool.map(_work, [paths[i] for i in order], chunksize=4))):
+            results[index] = _report_progress(config, done, len(paths), report)
+    return results  # type: ignore[return-value]
+
+
+def _size(path: Path) -> int:
     try:
-        outcome = fix_source(
-            source.text,
-            lambda text: check_source(text, path, settings),
-            unsafe=config.unsafe_fixes(path),
-            newline=source.newline,
-        )
-    except SyntaxErrorInFile as exc:
-        return FileReport(
-            path, error=FileError(path, f"syntax error: {exc}", exc.line, exc.col, "LGT001"), original=source.text
-        )
-    return FileReport(
-        path,
-        outcome.remaining,
-        applied=outcome.applied,
-        dropped=outcome.dropped,
-        original=source.text,
-        fixed=outcome.text,
-    )
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, OSError):
-        return f"cannot read: {exc.strerror or exc}"
-    return str(exc)
+def _report_progress(config: RunConfig, done: int, total: int, report: FileReport) -> FileReport:
+    if config.progress and total >= 50 and (done % 25 == 0 or done + 1 == total):
+        width = 30
+        filled = width * (done + 1) // total
+        sys.stderr.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {done + 1}/{total} files")
+        if done + 1 == total:
+            sys.stderr.write("\r" + " " * (width + 30) + "\r")
+        sys.stderr.flush()
+    return report
+
+
+def _settings_key(config: RunConfig, path: str) -> tuple:
+    return (config.codes(path), config.prefilter)
 
 
 def run(paths: list[str], config: RunConfig, *, fix: bool = False, write: bool = True) -> list[FileReport]:
@@ -162,21 +285,52 @@ def run(paths: list[str], config: RunConfig, *, fix: bool = False, write: bool =
     found = []
     for path in paths:
         settings = config.config_for(path)
-        for item in discover([path], settings.excludes, errors):
-            if (
-                item.explicit
-                and config.force_exclude
-                and excluded(item.path, settings.excludes, settings.root or Path.cwd())
-            ):
+        for item in discover([path], settings.excludes, errors, gitignore=settings.respect_gitignore):
+            if item.explicit and config.force_exclude and excluded(item.path, settings.excludes,
+                                                                    settings.root or Path.cwd()):
                 continue
             found.append(item)
     if config.project is None:
         config.project = ProjectIndex(p for p in paths if Path(p).is_dir())
-    reports = [FileReport(p, error=FileError(p, m)) for p, m in errors]
-    seen: set[Path] = set()
+    reports: dict[Path, FileReport] = {}
+    for path, message in errors:
+        reports[Path(path)] = FileReport(path, error=FileError(path, message))
+    cache = Cache(config.cache_dir)
+    pending: list[Path] = []
+    keys: dict[Path, tuple[str, str]] = {}
     for item in found:
-        if item.path in seen:
+        if item.path in reports or item.path in keys:
             continue
-        seen.add(item.path)
-        reports.append(fix_file(item.path, config, write=write) if fix else check_file(item.path, config))
-    return reports
+        name = str(item.path)
+        keys[item.path] = key = (os.path.abspath(name), name)
+        entry = None
+        if config.cache_dir is not None:
+            try:
+                entry = cache.get(key, digest(_read(item.path)), _settings_key(config, name))
+            except (OSError, SourceError):
+                entry = None
+        if entry is not None and not (fix and _fixable(entry, config.unsafe_fixes(name))):
+            reports[item.path] = FileReport(name, list(entry.diagnostics), entry.error)
+        else:
+            pending.append(item.path)
+    for report in _execute(pending, config, fix, write):
+        path = Path(report.path)
+        reports[path] = report
+        cacheable = report.error is None or report.error.code == "LGT001"
+        if config.cache_dir is not None and report.digest is not None and cacheable and not report.changed:
+            cache.put(keys[path], Entry(report.digest, _settings_key(config, report.path),
+                                        cache.dependency_digests(report.dependencies), report.diagnostics,
+                                        report.error))
+    cache.save()
+    order = [Path(p) for p, _ in errors] + [item.path for item in found]
+    seen: set[Path] = set()
+    result = []
+    for path in order:
+        if path not in seen and path in reports:
+            seen.add(path)
+            result.append(reports[path])
+    return result
+
+
+def _fixable(entry: Entry, unsafe: bool) -> bool:
+    return any(d.fix is not None and (d.fix.safe or unsafe) for d in entry.diagnostics)

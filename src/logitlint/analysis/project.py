@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,12 +25,18 @@ def module_info(path: Path) -> tuple[str, bool, Path]:
     """(dotted module name, is a package ``__init__``, the folder it is importable from)."""
     path = Path(os.path.abspath(path))
     is_package = path.stem == "__init__"
-    parts = [] if is_package else [path.stem]
-    folder = path.parent
-    while (folder / "__init__.py").exists() and folder.parent != folder:
-        parts.insert(0, folder.name)
-        folder = folder.parent
-    return ".".join(parts), is_package, folder
+    package, root = _package_of(path.parent)
+    parts = [*package, *([] if is_package else [path.stem])]
+    return ".".join(parts), is_package, root
+
+
+@lru_cache(maxsize=4096)
+def _package_of(folder: Path) -> tuple[tuple[str, ...], Path]:
+    """(the package names a folder sits in, the folder above the outermost package)."""
+    if folder.parent == folder or not (folder / "__init__.py").exists():
+        return (), folder
+    parents, root = _package_of(folder.parent)
+    return (*parents, folder.name), root
 
 
 class ProjectIndex:
@@ -37,8 +44,9 @@ class ProjectIndex:
         self.roots = [Path(os.path.abspath(r)) for r in roots]
         self._contexts: dict[Path, ModuleContext | None] = {}
         self._files: dict[tuple[str, Path], Path | None] = {}
-        self.consulted: set[Path] = set()  # files whose analysis the current check used
         self._whole: set[Path] = set()  # files whose pieces did not parse alone: parsed whole
+        self._loss_entries: dict[tuple[str, Path], bool] = {}
+        self.edges: dict[Path, set[Path]] = {}  # file -> project files its analysis read
 
     def view(self, path: Path | str) -> ProjectView:
         return ProjectView(self, Path(os.path.abspath(path)))
@@ -54,12 +62,25 @@ class ProjectIndex:
                 return self._files[key]
         return None
 
-    def context(self, path: Path) -> ModuleContext | None:
+    def context(self, path: Path, reader: Path | None = None) -> ModuleContext | None:
+        if reader is not None and reader != path:
+            self.edges.setdefault(reader, set()).add(path)
         if path not in self._contexts:
             self._contexts[path] = None  # a cycle while it is being built reads as "unknown"
             self._contexts[path] = self._build(path)
-        self.consulted.add(path)
         return self._contexts[path]
+
+    def dependencies_of(self, path: Path) -> set[Path]:
+        """Every project file whose analysis a check of ``path`` used (transitively)."""
+        start = Path(os.path.abspath(path))
+        seen: set[Path] = set()
+        stack = [start]
+        while stack:
+            for dep in self.edges.get(stack.pop(), ()):
+                if dep not in seen and dep != start:
+                    seen.add(dep)
+                    stack.append(dep)
+        return seen
 
     def parse_whole(self, path: str) -> bool:
         """A piece of ``path`` did not parse alone: analyse it from a whole-file parse. False if
@@ -112,7 +133,7 @@ class ProjectView:
             file = self.index.find_module(".".join(parts[:cut]), self.path)
             if file is None:
                 continue
-            ctx = self.index.context(file)
+            ctx = self.index.context(file, self.path)
             if ctx is None:
                 return None
             value = ctx.global_value(parts[cut])
@@ -124,13 +145,20 @@ class ProjectView:
 
     def may_be_loss_entry(self, qualname: str) -> bool:
         """Cheap: could ``qualname`` be a loss object or a helper passing a parameter to a loss?"""
+        key = (qualname, self.path.parent)
+        found = self.index._loss_entries.get(key)
+        if found is None:
+            found = self.index._loss_entries[key] = self._may_be_loss_entry(qualname)
+        return found
+
+    def _may_be_loss_entry(self, qualname: str) -> bool:
         from logitlint.analysis.losses import LOSS_WORDS
 
         module, _, name = qualname.rpartition(".")
         file = self.index.find_module(module, self.path) if module else None
         if file is None:
             return False
-        ctx = self.index.context(file)
+        ctx = self.index.context(file, self.path)
         if ctx is None or not ctx.outline.tokens & LOSS_WORDS:
             return False
         if name in ctx.sink_candidates:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-import libcst as cst
-
 if TYPE_CHECKING:
+    import libcst as cst
+
     from logitlint.analysis.torchapi import LossSpec
     from logitlint.outline import ParsedUnit
 

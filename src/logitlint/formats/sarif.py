@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from logitlint import __version__
 from logitlint.diagnostics import Diagnostic, Severity
-from logitlint.docs import rule_markdown
-from logitlint.rules import rule_classes
 
 if TYPE_CHECKING:
     from logitlint.runner import FileReport
@@ -37,6 +35,8 @@ def _location(path: str, region: dict[str, int]) -> dict[str, Any]:
 
 
 def _rule(cls) -> dict[str, Any]:
+    from logitlint.docs import rule_markdown
+
     fix = cls.fix_class.value if cls.fix_class is not None else "none"
     return {
         "id": cls.code,
@@ -90,6 +90,8 @@ def _result(d: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
 
 
 def render(reports: Sequence[FileReport], **_: Any) -> str:
+    from logitlint.rules import rule_classes
+
     classes = list(rule_classes())
     index = {cls.code: i for i, cls in enumerate(classes)}
     notifications = [

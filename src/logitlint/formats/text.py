@@ -29,6 +29,12 @@ def marker(diagnostic: Diagnostic) -> str:
     return (SAFE_MARK if diagnostic.fix.safe else UNSAFE_MARK) + " "
 
 
+def location(d: Diagnostic) -> str:
+    """``path:line:col`` (1-based column, as ruff prints), ``path:cell 3:line:col`` in a notebook."""
+    cell = f"cell {d.cell}:" if d.cell is not None else ""
+    return f"{d.path}:{cell}{d.span.line}:{d.span.col + 1}"
+
+
 def excerpt(diagnostic: Diagnostic, lines: Sequence[str], paint) -> list[str]:
     span = diagnostic.span
     if not 1 <= span.line <= len(lines):
@@ -69,13 +75,16 @@ def render(
         lines = (report.fixed if report.fixed is not None else report.original) or None
         text_lines: list[str] | None = None
         for d in report.diagnostics:
-            out.append(
-                f"{paint('1', d.path)}:{d.span.line}:{d.span.col + 1}: {paint('1;31', d.code)} {marker(d)}{d.message}"
-            )
+            out.append(f"{paint('1', location(d))}: {paint('1;31', d.code)} {marker(d)}{d.message}")
             if show_source:
-                if text_lines is None:
-                    text_lines = lines.splitlines() if lines is not None else _read_lines(report.path)
-                out.extend(excerpt(d, text_lines, paint))
+                if d.cell is not None:
+                    from logitlint.notebooks import cell_lines
+
+                    out.extend(excerpt(d, cell_lines(lines or "", d.cell), paint))
+                else:
+                    if text_lines is None:
+                        text_lines = lines.splitlines() if lines is not None else _read_lines(report.path)
+                    out.extend(excerpt(d, text_lines, paint))
                 out.append("")
         if report.error is not None:
             e = report.error

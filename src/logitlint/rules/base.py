@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
-import libcst as cst
-
 from logitlint.diagnostics import FixClass, Severity
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from logitlint.analysis.losses import LossCall
     from logitlint.analysis.values import Tensor
     from logitlint.engine import RuleContext

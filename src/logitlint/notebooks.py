@@ -1,0 +1,156 @@
+"""Jupyter notebooks: check and fix the code cells of an ``.ipynb``.
+
+The code cells are joined into one virtual module (in order, so a name defined in one cell is
+known in the next), each followed by a boundary comment. IPython lines (``%magic``, ``!shell``,
+``x = !cmd``, ``obj?``) become ``pass`` at the same indentation; a cell magic (``%%bash``) masks
+its whole cell. Findings are reported by cell (1-based, counting every cell) and line in the cell;
+fixes are applied to the virtual module, cut back into cells at the boundaries, and the notebook is
+written with its own JSON layout (indent, key order, trailing newline) and nothing else changed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from logitlint.diagnostics import Diagnostic, Edit, Span
+
+BOUNDARY = "# logitlint: end of cell {}"
+_BOUNDARY = re.compile(r"^# logitlint: end of cell (\d+)$", re.M)
+# %magic, !shell, x = !shell, x = %magic, obj? / obj??
+_IPYTHON_LINE = re.compile(r"^\s*(?:[%!]|\w+\s*=\s*[%!]|[\w.]+\?\??\s*$)")
+
+
+class NotebookError(Exception):
+    pass
+
+
+@dataclass
+class Notebook:
+    data: dict
+    raw: str
+    cells: list[int]  # indices (in data["cells"]) of the code cells in the virtual module
+    virtual: str
+    line_map: list[tuple[int, int]]  # virtual line - 1 -> (cell index, line in cell), (-1, 0) for boundaries
+    masked: dict[int, dict[int, str]]  # cell index -> {line in cell: original IPython line}
+
+    @classmethod
+    def parse(cls, raw: str) -> Notebook:
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise NotebookError(f"not a notebook: invalid JSON ({exc})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+            raise NotebookError("not a notebook: no list of cells")
+        parts: list[str] = []
+        line_map: list[tuple[int, int]] = []
+        masked: dict[int, dict[int, str]] = {}
+        cells = []
+        for index, cell in enumerate(data["cells"]):
+            if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+                continue
+            source = _source_text(cell.get("source", ""))
+            lines = source.split("\n")
+            if lines and lines[-1] == "":
+                lines.pop()
+            if lines and lines[0].lstrip().startswith("%%"):
+                continue  # a cell magic: the cell is not Python
+            cells.append(index)
+            for number, line in enumerate(lines, start=1):
+                if _IPYTHON_LINE.search(line):
+                    masked.setdefault(index, {})[number] = line
+                    line = line[: len(line) - len(line.lstrip())] + "pass"
+                parts.append(line)
+                line_map.append((index, number))
+            parts.append(BOUNDARY.format(index))
+            line_map.append((-1, 0))
+        return cls(data, raw, cells, "\n".join(parts) + "\n", line_map, masked)
+
+    # --- positions ---------------------------------------------------------------------------
+    def to_cell(self, line: int) -> tuple[int, int]:
+        if 0 < line <= len(self.line_map):
+            return self.line_map[line - 1]
+        return -1, 0
+
+    def diagnostic(self, d: Diagnostic) -> Diagnostic:
+        """A finding in the virtual module, as a finding in a cell (lines relative to the cell)."""
+        cell, line = self.to_cell(d.span.line)
+        end_cell, end_line = self.to_cell(d.span.end_line)
+        span = Span(line, d.span.col, end_line if end_cell == cell else line, d.span.end_col)
+        related = tuple(
+            replace(r, line=self.to_cell(r.line)[1], message=f"{r.message} (cell {self.to_cell(r.line)[0] + 1})")
+            if r.path == d.path else r
+            for r in d.related
+        )
+        fix = d.fix
+        if fix is not None:
+            edits = []
+            for edit in fix.edits:
+                c, start = self.to_cell(edit.span.line)
+                _, end = self.to_cell(edit.span.end_line)
+                edits.append(Edit(Span(start, edit.span.col, end, edit.span.end_col), edit.text))
+            fix = replace(fix, edits=tuple(edits))
+        return replace(d, span=span, cell=cell + 1, related=related, fix=fix)
+
+    # --- writing back ------------------------------------------------------------------------
+    def with_virtual(self, virtual: str) -> str:
+        """The notebook's JSON text with the code cells taken from a (fixed) virtual module."""
+        pieces = _BOUNDARY.split(virtual)
+        # split() alternates: text, cell index, text, cell index, ..., trailing text
+        texts = {int(pieces[i + 1]): pieces[i] for i in range(0, len(pieces) - 1, 2)}
+        changed = False
+        for index in self.cells:
+            text = texts.get(index)
+            if text is None:
+                raise NotebookError("a cell boundary was lost while fixing")
+            text = text[1:] if text.startswith("\n") else text
+            lines = text.split("\n")
+            if lines and lines[-1] == "":
+                lines.pop()
+            for number, original in self.masked.get(index, {}).items():
+                if number <= len(lines) and lines[number - 1].strip() == "pass":
+                    lines[number - 1] = original
+            cell = self.data["cells"][index]
+            old = _source_text(cell.get("source", ""))
+            new = "\n".join(lines) + ("\n" if old.endswith("\n") else "")
+            if new != old:
+                cell["source"] = _source_like(cell.get("source", ""), new)
+                changed = True
+        return self.dumps() if changed else self.raw
+
+    def dumps(self) -> str:
+        indent = _indent_of(self.raw)
+        text = json.dumps(self.data, indent=indent, ensure_ascii=False)
+        return text + ("\n" if self.raw.endswith("\n") else "")
+
+
+def _source_text(source) -> str:
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def _source_like(original, text: str):
+    """Keep the notebook's own choice: a list of lines (nbformat's) or one string."""
+    if isinstance(original, list):
+        return text.splitlines(keepends=True)
+    return text
+
+
+def _indent_of(raw: str) -> int | None:
+    match = re.search(r"\n( +)\"", raw)
+    return len(match.group(1)) if match else None
+
+
+def check_notebook(raw: str, check: Callable[[str], list[Diagnostic]]) -> list[Diagnostic]:
+    notebook = Notebook.parse(raw)
+    return [notebook.diagnostic(d) for d in check(notebook.virtual)]
+
+
+def cell_lines(raw: str, cell: int) -> list[str]:
+    """The lines of a cell (1-based), for excerpts."""
+    try:
+        data = json.loads(raw)
+        return _source_text(data["cells"][cell - 1].get("source", "")).split("\n")
+    except (ValueError, KeyError, IndexError, TypeError):
+        return []
