@@ -132,7 +132,10 @@ def _checker(path: str, config: RunConfig):
     return lambda text: check_source(text, path, settings)
 
 
-def _syntax_error(path: str, exc) -> FileError:
+def _syntax_error(path: str, exc, book=None) -> FileError:
+    if book is not None:  # a notebook: say which cell
+        cell, line = book.to_cell(exc.line)
+        return FileError(path, f"syntax error in cell {cell + 1}, line {line}: {exc}", 0, 0, "LGT001")
     return FileError(path, f"syntax error: {exc}", exc.line, exc.col, "LGT001")
 
 
@@ -146,18 +149,20 @@ def check_text(text: str, path: str, config: RunConfig, *, notebook: bool = Fals
     from logitlint.engine import SyntaxErrorInFile
 
     check = _checker(path, config)
+    book = None
     try:
         if notebook:
-            from logitlint.notebooks import NotebookError, check_notebook
+            from logitlint.notebooks import Notebook, NotebookError
 
             try:
-                diagnostics = check_notebook(text, check)
+                book = Notebook.parse(text)
             except NotebookError as exc:
                 return FileReport(path, error=FileError(path, str(exc)), original=text, notebook=True)
+            diagnostics = [book.diagnostic(d) for d in check(book.virtual)]
         else:
             diagnostics = check(text)
     except SyntaxErrorInFile as exc:
-        return FileReport(path, error=_syntax_error(path, exc), original=text, notebook=notebook)
+        return FileReport(path, error=_syntax_error(path, exc, book), original=text, notebook=notebook)
     return FileReport(path, diagnostics, original=text, notebook=notebook, dependencies=_consulted(config, path))
 
 
@@ -198,7 +203,12 @@ def fix_text(source: Source, path: str, config: RunConfig, *, notebook: bool = F
             )
         outcome = fix_source(source.text, check, unsafe=unsafe, newline=source.newline)
     except SyntaxErrorInFile as exc:
-        return FileReport(path, error=_syntax_error(path, exc), original=source.text, notebook=notebook)
+        book = None
+        if notebook:
+            from logitlint.notebooks import Notebook
+
+            book = Notebook.parse(source.text)
+        return FileReport(path, error=_syntax_error(path, exc, book), original=source.text, notebook=notebook)
     return FileReport(
         path, outcome.remaining, applied=outcome.applied, dropped=outcome.dropped,
         original=source.text, fixed=outcome.text, dependencies=_consulted(config, path),
@@ -313,6 +323,10 @@ def run(paths: list[str], config: RunConfig, *, fix: bool = False, write: bool =
             reports[item.path] = FileReport(name, list(entry.diagnostics), entry.error)
         else:
             pending.append(item.path)
+    trace = os.environ.get("LOGITLINT_TRACE_ANALYSED")  # tests: which files were not answered from the cache
+    if trace:
+        with open(trace, "a", encoding="utf-8") as handle:
+            handle.writelines(f"{p}\n" for p in pending)
     for report in _execute(pending, config, fix, write):
         path = Path(report.path)
         reports[path] = report
