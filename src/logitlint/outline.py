@@ -41,6 +41,8 @@ _DEF_OR_CLASS = re.compile(r"^[ \t]*(?:async[ \t]+def|def|class)[ \t]+(\w+)", re
 _KEYWORD = re.compile(r"[ \t]*(async[ \t]+def|def|class)[ \t]+(\w+)")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 # After ``x.attr``: an assignment (plain, annotated, augmented) or an element of a tuple target.
+# Before ``name`` on its line: it is imported, defined, a loop or with target, or walrus-bound.
+_BINDS_BEFORE = re.compile(r"(?:\b(?:def|class|global|nonlocal|del)\s+|\b(?:for|as|import)\b.*)$")
 _ASSIGNED_AFTER = re.compile(
     r"\s*(?:(?::[^=\n]*)?(?:[-+*/%@&|^]|//|\*\*|<<|>>)?=(?!=)|,[^()\[\]{}\n=]*(?<![<>!=])=(?!=))"
 )
@@ -157,6 +159,10 @@ class Item:
         """Might this item assign ``<something>.attr`` (or add it with add_module/setattr)?"""
         return self.mentions(attr)
 
+    def may_bind(self, name: str) -> bool:
+        """Might this (module-level statement) item bind ``name``? Over-approximated from text."""
+        return self.mentions(name)
+
     def last_line(self) -> int:
         """The 1-based line of the item's last code (trailing comments and blank lines excluded)."""
         raise NotImplementedError
@@ -184,6 +190,19 @@ class LazyItem(Item):
             if before.endswith(".") and _ASSIGNED_AFTER.match(text, pos + len(attr)):
                 return True
             if before.endswith(("'", '"')) and ("add_module" in before or "setattr" in before):
+                return True
+        return False
+
+    def may_bind(self, name: str) -> bool:
+        text = self.outline.text
+        positions = self.outline.word_positions(name)
+        i = bisect.bisect_left(positions, self.start)
+        while i < len(positions) and positions[i] < self.end:
+            pos = positions[i]
+            i += 1
+            line_start = text.rfind("\n", 0, pos) + 1
+            before = text[line_start:pos]
+            if _BINDS_BEFORE.search(before) or _ASSIGNED_AFTER.match(text, pos + len(name)):
                 return True
         return False
 

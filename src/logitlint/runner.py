@@ -240,7 +240,10 @@ _WORKER: tuple[RunConfig, bool, bool] | None = None
 def _work(path: Path) -> FileReport:
     assert _WORKER is not None
     config, fix, write = _WORKER
-    return fix_file(path, config, write=write) if fix else check_file(path, config)
+    report = fix_file(path, config, write=write) if fix else check_file(path, config)
+    if config.project is not None:
+        config.project.trim()
+    return report
 
 
 def _start_worker(config: RunConfig, fix: bool, write: bool) -> None:

@@ -202,7 +202,9 @@ class ModuleContext:
             if item.kind == "class" and item.name == name:
                 yield ClassValue(self.class_for_item(item))
                 continue
-            if not item.mentions(name):
+            if item.kind == "statement" and not item.may_bind(name):
+                continue
+            if item.kind != "statement" and not item.mentions(name):
                 continue
             if item.kind != "statement":
                 if "global" in item.tokens and self._declares_global(item, name):
@@ -273,14 +275,9 @@ class ModuleContext:
             for member in members:
                 if member.kind == "function":
                     functions.append(member)
-                elif member.tokens & LOSS_WORDS:
-                    for stmt, _ in member.statements():
-                        targets.update(n.rsplit(".", 1)[-1] for n in _assigned_anywhere(stmt))
+                if member.tokens & LOSS_WORDS:
+                    targets.update(_assigned_names_in_text(member))
         candidates = {f.name for f in functions if f.tokens & LOSS_WORDS}  # type: ignore[misc]
-        for function in functions:
-            if function.tokens & LOSS_WORDS:
-                for stmt, _ in function.statements():
-                    targets.update(n.rsplit(".", 1)[-1] for n in _assigned_anywhere(stmt))
         targets |= candidates
         changed = True
         while changed:
@@ -327,6 +324,17 @@ class ModuleContext:
             info = ClassInfo(self, node=node, unit=unit)
             self._classes[id(node)] = info
         return info
+
+
+_ASSIGNED_NAME = re.compile(r"(\w+)\s*(?::[^=\n]*)?=(?!=)")
+
+
+def _assigned_names_in_text(item: Item) -> set[str]:
+    """Names (and attribute names) an item assigns, read from its text (an over-approximation)."""
+    text = getattr(item, "text", None)
+    if text is None:  # a whole-file parse: read the tree
+        return {n.rsplit(".", 1)[-1] for stmt, _ in item.statements() for n in _assigned_anywhere(stmt)}
+    return set(_ASSIGNED_NAME.findall(text))
 
 
 def _assigned_anywhere(stmt: cst.CSTNode) -> set[str]:

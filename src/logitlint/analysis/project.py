@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from logitlint.analysis.module import ModuleContext
 
 
+MAX_CONTEXTS = 128  # imported modules kept analysed between files, per process
+
+
 def module_info(path: Path) -> tuple[str, bool, Path]:
     """(dotted module name, is a package ``__init__``, the folder it is importable from)."""
     path = Path(os.path.abspath(path))
@@ -42,7 +45,7 @@ def _package_of(folder: Path) -> tuple[tuple[str, ...], Path]:
 class ProjectIndex:
     def __init__(self, roots: Iterable[Path | str] = ()):
         self.roots = [Path(os.path.abspath(r)) for r in roots]
-        self._contexts: dict[Path, ModuleContext | None] = {}
+        self._contexts: dict[Path, ModuleContext | None] = {}  # modules analysed on demand
         self._files: dict[tuple[str, Path], Path | None] = {}
         self._whole: set[Path] = set()  # files whose pieces did not parse alone: parsed whole
         self._loss_entries: dict[tuple[str, Path], bool] = {}
@@ -69,6 +72,13 @@ class ProjectIndex:
             self._contexts[path] = None  # a cycle while it is being built reads as "unknown"
             self._contexts[path] = self._build(path)
         return self._contexts[path]
+
+    def trim(self) -> None:
+        """Between two files: forget every analysed module once there are too many (bounds memory;
+        all at once, so no check ever mixes an old and a new analysis of the same module)."""
+        if len(self._contexts) > MAX_CONTEXTS:
+            self._contexts.clear()
+            self._loss_entries.clear()
 
     def dependencies_of(self, path: Path) -> set[Path]:
         """Every project file whose analysis a check of ``path`` used (transitively)."""
