@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from logitlint.analysis.module import ModuleContext
 
 
-MAX_CONTEXTS = 128  # imported modules kept analysed between files, per process
+MAX_CONTEXTS = 320  # imported modules kept analysed between files, per process
 
 
 def module_info(path: Path) -> tuple[str, bool, Path]:
