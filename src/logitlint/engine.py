@@ -20,6 +20,7 @@ from logitlint.analysis.module import ClassInfo, FunctionInfo, ModuleContext
 from logitlint.analysis.summaries import SummaryRecorder
 from logitlint.analysis.values import FunctionValue, LossObject, Origin, Value, force
 from logitlint.diagnostics import Diagnostic, Edit, Fix, FixClass, Related, Severity, Span
+from logitlint.limits import check_parseable
 from logitlint.noqa import Noqa
 from logitlint.outline import FullOutline, Item, Outline, UnitParseError
 from logitlint.rules import Rule, all_rules
@@ -206,10 +207,11 @@ class FileCheck:
         except (ValueError, RecursionError, MemoryError) as exc:
             return SyntaxErrorInFile(f"cannot parse: {exc}", 1, 0)
         try:
+            check_parseable(self.text)
             cst.parse_module(self.text)
         except cst.ParserSyntaxError as exc:
             return SyntaxErrorInFile(exc.message, exc.raw_line, exc.raw_column)
-        except Exception as exc:  # noqa: BLE001 - the parser's own failure (recursion, ...)
+        except Exception as exc:  # noqa: BLE001 - the parser's own failure (recursion, too complex, ...)
             return SyntaxErrorInFile(f"cannot parse: {exc}", 1, 0)
         return SyntaxErrorInFile("cannot parse", 1, 0)
 

@@ -143,6 +143,7 @@ def write_atomic(path: Path, data: bytes, expected: bytes | None = None) -> None
     """Replace ``path``'s content with ``data`` atomically, keeping its permissions.
 
     With ``expected``, refuse (ChangedOnDisk) if the file no longer holds those bytes."""
+    path = Path(os.path.realpath(path))  # through a symlink: replace the file, keep the link
     directory = path.parent
     mode = stat.S_IMODE(os.stat(path).st_mode)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".logitlint", dir=directory)

@@ -4,6 +4,7 @@ parse. ``fix_source`` works on text; writing files is ``files.write_atomic``'s j
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -11,6 +12,7 @@ import libcst as cst
 
 from logitlint.diagnostics import Diagnostic
 from logitlint.fixes import apply_fixes
+from logitlint.limits import check_parseable
 from logitlint.source import NEWLINE
 
 MAX_ROUNDS = 8
@@ -34,6 +36,7 @@ def parses(text: str) -> bool:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
     try:  # ``ast`` follows the running Python's grammar; LibCST may know newer syntax
+        check_parseable(text)
         cst.parse_module(text)
         return True
     except Exception:  # noqa: BLE001
@@ -74,12 +77,27 @@ def fix_source(
             if not good:
                 continue
             candidate, applied = apply_fixes(current, _with_newline(good, newline), starts)
+        after = check(candidate)
+        unclear = _not_cleared(diagnostics, applied, after)
+        if unclear:  # a fix that leaves (or makes) its own finding again is not applied
+            for diagnostic in applied:
+                if diagnostic.code in unclear:
+                    refused.add(_key(diagnostic))
+                    outcome.dropped.append((diagnostic, "the fixed code still has the finding"))
+            continue
         outcome.applied.extend(applied)
-        current = candidate
-        diagnostics = check(current)
+        current, diagnostics = candidate, after
     outcome.text = current
     outcome.remaining = diagnostics
     return outcome
+
+
+def _not_cleared(before: list[Diagnostic], applied: list[Diagnostic], after: list[Diagnostic]) -> set[str]:
+    """Codes whose fixes did not remove as many findings of that code as were fixed."""
+    counts_before = Counter(d.code for d in before)
+    counts_after = Counter(d.code for d in after)
+    fixed = Counter(d.code for d in applied)
+    return {code for code, n in fixed.items() if counts_after[code] > counts_before[code] - n}
 
 
 def _key(diagnostic: Diagnostic) -> tuple[str, str]:

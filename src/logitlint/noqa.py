@@ -19,7 +19,8 @@ _SPLIT = re.compile(r"[,\s]")
 class Noqa:
     def __init__(self, text: str):
         self.text = text
-        self.lines = text.splitlines(keepends=True)
+        self.lines = io.StringIO(text, newline="").readlines()  # \n, \r\n, \r only (not \x0c)
+        self.any = "noqa" in text.lower()
 
     @cached_property
     def _ranges(self) -> dict[int, str]:
@@ -42,7 +43,7 @@ class Noqa:
         return mapping
 
     def suppresses(self, code: str, line: int) -> bool:
-        if "noqa" not in self.text.lower():
+        if not self.any:
             return False
         searched = self._ranges.get(line)
         if searched is None:

@@ -20,6 +20,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from logitlint.diagnostics import Span
+from logitlint.limits import check_parseable
 
 # Every word a rule or the analysis keys on. A unit with none of these words (and no name the
 # analysis is tracking) cannot produce a finding.
@@ -130,6 +131,7 @@ def parse_text(text: str, cache: dict | None = None) -> cst.Module:
         hit = cache.get(text)
         if hit is not None:
             return hit
+    check_parseable(text)  # raises TooComplex before LibCST could overflow its stack
     try:
         module = cst.parse_module(text)
     except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:

@@ -17,6 +17,7 @@ from logitlint.cache import Cache, Entry, digest
 from logitlint.config import Config, load_config
 from logitlint.diagnostics import Diagnostic, FileError
 from logitlint.files import ChangedOnDisk, discover, excluded, write_atomic
+from logitlint.limits import FileTimeout, TooComplex, deadline
 from logitlint.source import Source, SourceError
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -240,7 +241,14 @@ _WORKER: tuple[RunConfig, bool, bool] | None = None
 def _work(path: Path) -> FileReport:
     assert _WORKER is not None
     config, fix, write = _WORKER
-    report = fix_file(path, config, write=write) if fix else check_file(path, config)
+    try:
+        with deadline():
+            report = fix_file(path, config, write=write) if fix else check_file(path, config)
+    except (TooComplex, FileTimeout) as exc:
+        report = FileReport(str(path), error=FileError(str(path), str(exc), code="LGT002"))
+    except (RecursionError, MemoryError) as exc:
+        report = FileReport(str(path), error=FileError(str(path), f"too complex to analyse ({type(exc).__name__})",
+                                                       code="LGT002"))
     if config.project is not None:
         config.project.trim()
     return report
