@@ -42,8 +42,19 @@ def venv(name: str) -> Path:
     if not marker.exists() or marker.read_text() != wanted or name == "logitlint":
         if not (folder / "bin" / "python").exists():
             subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
-        subprocess.run([str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet", "--upgrade",
-                        "--force-reinstall" if name == "logitlint" else "--no-input", *TOOLS[name]], check=True)
+        subprocess.run(
+            [
+                str(folder / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--upgrade",
+                "--force-reinstall" if name == "logitlint" else "--no-input",
+                *TOOLS[name],
+            ],
+            check=True,
+        )
         marker.write_text(wanted)
     return folder / "bin"
 
@@ -109,10 +120,16 @@ def main() -> int:
     target = package.name
     runs = [
         ("ruff (--no-cache)", "ruff", [str(tools / "ruff"), "check", "--no-cache", "--quiet", target]),
-        ("logitlint check, cold", "logitlint", [str(ours / "logitlint"), "check", "--no-source", "--cache-dir",
-                                                str(cache), target]),
-        ("logitlint check, warm", "logitlint", [str(ours / "logitlint"), "check", "--no-source", "--cache-dir",
-                                                str(cache), target]),
+        (
+            "logitlint check, cold",
+            "logitlint",
+            [str(ours / "logitlint"), "check", "--no-source", "--cache-dir", str(cache), target],
+        ),
+        (
+            "logitlint check, warm",
+            "logitlint",
+            [str(ours / "logitlint"), "check", "--no-source", "--cache-dir", str(cache), target],
+        ),
         ("flake8", "flake8", [str(bare / "flake8"), target]),
         ("flake8 + logitlint plugin", "flake8+logitlint", [str(ours / "flake8"), target]),
         ("TorchFix 0.7.0", "torchfix", [str(tools / "torchfix"), target]),

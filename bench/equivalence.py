@@ -19,11 +19,16 @@ from corpus import fetch  # noqa: E402
 
 
 def findings(package: Path, *flags: str) -> list[tuple]:
-    result = subprocess.run([sys.executable, "-m", "logitlint", "check", "--no-cache", "--format", "json", *flags,
-                             package.name], capture_output=True, text=True, cwd=package.parent)
+    result = subprocess.run(
+        [sys.executable, "-m", "logitlint", "check", "--no-cache", "--format", "json", *flags, package.name],
+        capture_output=True,
+        text=True,
+        cwd=package.parent,
+    )
     data = json.loads(result.stdout)
     return sorted((d["path"], d["line"], d["column"], d["code"], d["message"]) for d in data["diagnostics"]) + [
-        ("error", e["path"], e["message"]) for e in data["errors"]]
+        ("error", e["path"], e["message"]) for e in data["errors"]
+    ]
 
 
 def main() -> int:

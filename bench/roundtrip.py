@@ -55,9 +55,11 @@ def roundtrip(name: str) -> bool:
         changed = [p for p in files if p.read_bytes() != before[p]]
         broken = [p for p in files if parses(before[p]) and not parses(p.read_bytes())]
         unexpected = [p for p in changed if p.resolve() not in with_findings]
-        print(f"== {name}: {len(files)} files; check {check_seconds:.1f} s: {len(data['diagnostics'])} findings in "
-              f"{len(with_findings)} files, {len(data['errors'])} not checked; fix --unsafe-fixes {fix_seconds:.1f} s: "
-              f"{len(changed)} files changed")
+        print(
+            f"== {name}: {len(files)} files; check {check_seconds:.1f} s: {len(data['diagnostics'])} findings in "
+            f"{len(with_findings)} files, {len(data['errors'])} not checked; fix --unsafe-fixes {fix_seconds:.1f} s: "
+            f"{len(changed)} files changed"
+        )
         for error in data["errors"]:
             print(f"   not checked: {error['path']}: {error['message']}")
         for path in broken:

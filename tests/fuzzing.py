@@ -15,16 +15,44 @@ IMPORTS = [
 LEAVES = ["x", "logits", "model(x)", "self.fc(h)", "out[0]", "(a + b)", "torch.randn(4, 3)", "p"]
 DIMS = ["1", "-1", "0", "dim=1", "dim=-1", "dim"]
 WRAPPERS = [
-    "F.softmax({e}, {d})", "torch.softmax({e}, {d})", "{e}.softmax({d})", "nn.Softmax({d})({e})", "softmax({e}, {d})",
-    "F.log_softmax({e}, {d})", "torch.log({e})", "{e}.log()", "torch.exp({e})", "{e}.exp()", "torch.sigmoid({e})",
-    "{e}.sigmoid()", "1 + {e}", "{e} + 1e-8", "1 - {e}", "{e}.sum({d}, keepdim=True)", "{e} / {e}.sum({d}, keepdim=True)",
-    "torch.log(torch.sum(torch.exp({e}), {d}))", "torch.argmax({e}, {d})", "{e}.argmax({d})", "-({e})",
-    "{e}.view(-1, 10)", "{e}.clamp(min=1e-6)", "torch.log1p({e})", "torch.exp({e}) - 1", "F.softmax({e})",
+    "F.softmax({e}, {d})",
+    "torch.softmax({e}, {d})",
+    "{e}.softmax({d})",
+    "nn.Softmax({d})({e})",
+    "softmax({e}, {d})",
+    "F.log_softmax({e}, {d})",
+    "torch.log({e})",
+    "{e}.log()",
+    "torch.exp({e})",
+    "{e}.exp()",
+    "torch.sigmoid({e})",
+    "{e}.sigmoid()",
+    "1 + {e}",
+    "{e} + 1e-8",
+    "1 - {e}",
+    "{e}.sum({d}, keepdim=True)",
+    "{e} / {e}.sum({d}, keepdim=True)",
+    "torch.log(torch.sum(torch.exp({e}), {d}))",
+    "torch.argmax({e}, {d})",
+    "{e}.argmax({d})",
+    "-({e})",
+    "{e}.view(-1, 10)",
+    "{e}.clamp(min=1e-6)",
+    "torch.log1p({e})",
+    "torch.exp({e}) - 1",
+    "F.softmax({e})",
 ]
 LOSSES = [
-    "F.cross_entropy({e}, y)", "nn.CrossEntropyLoss()({e}, y)", "crit({e}, y)", "F.nll_loss({e}, y)",
-    "F.kl_div({e}, t, reduction='batchmean')", "nn.BCELoss()({e}, y)", "F.binary_cross_entropy_with_logits({e}, y)",
-    "-F.nll_loss({e}, y)", "cross_entropy({e}, y)", "nll_loss({e}, y, reduction='sum')",
+    "F.cross_entropy({e}, y)",
+    "nn.CrossEntropyLoss()({e}, y)",
+    "crit({e}, y)",
+    "F.nll_loss({e}, y)",
+    "F.kl_div({e}, t, reduction='batchmean')",
+    "nn.BCELoss()({e}, y)",
+    "F.binary_cross_entropy_with_logits({e}, y)",
+    "-F.nll_loss({e}, y)",
+    "cross_entropy({e}, y)",
+    "nll_loss({e}, y, reduction='sum')",
 ]
 
 
@@ -39,7 +67,13 @@ def expression(rng: random.Random, depth: int = 0) -> str:
 
 
 def random_program(rng: random.Random) -> str:
-    lines = [rng.choice(IMPORTS), "crit = nn.CrossEntropyLoss()", "", "", "def step(x, y, t, model, a, b, h, out, dim):"]
+    lines = [
+        rng.choice(IMPORTS),
+        "crit = nn.CrossEntropyLoss()",
+        "",
+        "",
+        "def step(x, y, t, model, a, b, h, out, dim):",
+    ]
     names = ["p", "q", "r"]
     for _ in range(rng.randint(1, 6)):
         kind = rng.randrange(5)
@@ -79,5 +113,5 @@ def mutate(text: str, rng: random.Random) -> str:
             return joined
         i = rng.randrange(len(joined))
         insert = rng.choice(["(", ")", ":", "\n", "    ", "#", "'", "softmax(", ".log()", "\\", "\t", "\r"])
-        return joined[:i] + (insert if choice == 3 else "") + joined[i + (1 if choice == 4 else 0):]
+        return joined[:i] + (insert if choice == 3 else "") + joined[i + (1 if choice == 4 else 0) :]
     return "".join(lines)

@@ -34,32 +34,63 @@ def _huge(folder: Path) -> None:
 
 # name: (how to make the bad file(s), expected exit code, text the output must contain)
 MATRIX = {
-    "syntax error": (lambda f: write(f / "bad.py", "import torch\ndef f(:\n    return torch.log(x)\n"), 2,
-                     "bad.py:2:7: error: syntax error: invalid syntax"),
-    "python 2 code": (lambda f: write(f / "bad.py", 'import torch\nprint "loss", torch.log(x)\n'), 2,
-                      "bad.py:2:1: error: syntax error: Missing parentheses in call to 'print'"),
-    "undecodable bytes": (lambda f: write(f / "bad.py", b"import torch\nx = '\xff\xfe'\n"), 2,
-                          "bad.py: error: cannot decode as utf-8"),
+    "syntax error": (
+        lambda f: write(f / "bad.py", "import torch\ndef f(:\n    return torch.log(x)\n"),
+        2,
+        "bad.py:2:7: error: syntax error: invalid syntax",
+    ),
+    "python 2 code": (
+        lambda f: write(f / "bad.py", 'import torch\nprint "loss", torch.log(x)\n'),
+        2,
+        "bad.py:2:1: error: syntax error: Missing parentheses in call to 'print'",
+    ),
+    "undecodable bytes": (
+        lambda f: write(f / "bad.py", b"import torch\nx = '\xff\xfe'\n"),
+        2,
+        "bad.py: error: cannot decode as utf-8",
+    ),
     "utf-8 BOM": (lambda f: write(f / "bom.py", codecs.BOM_UTF8 + FINDING.encode()), 1, "bom.py:5:12: LGT201"),
     "CRLF newlines": (lambda f: write(f / "crlf.py", FINDING.replace("\n", "\r\n")), 1, "crlf.py:5:12: LGT201"),
-    "mixed newlines": (lambda f: write(f / "mixed.py", "import torch\r\n\n\r\ndef logp(x):\n    return torch.log(torch.softmax(x, dim=1))\r\n"),
-                       1, "mixed.py:5:12: LGT201"),
+    "mixed newlines": (
+        lambda f: write(
+            f / "mixed.py", "import torch\r\n\n\r\ndef logp(x):\n    return torch.log(torch.softmax(x, dim=1))\r\n"
+        ),
+        1,
+        "mixed.py:5:12: LGT201",
+    ),
     "tabs": (lambda f: write(f / "tabs.py", FINDING.replace("    ", "\t")), 1, "tabs.py:5:9: LGT201"),
-    "form feeds": (lambda f: write(f / "ff.py", "import torch\n\x0c\n\x0cdef logp(x):\n    return torch.log(torch.softmax(x, dim=1))\n"),
-                   1, "ff.py:4:12: LGT201"),
-    "PEP 263 coding line": (lambda f: write(f / "latin.py", ("# -*- coding: latin-1 -*-\n# \xe9\n" + FINDING).encode("latin-1")),
-                            1, "latin.py:7:12: LGT201"),
+    "form feeds": (
+        lambda f: write(
+            f / "ff.py", "import torch\n\x0c\n\x0cdef logp(x):\n    return torch.log(torch.softmax(x, dim=1))\n"
+        ),
+        1,
+        "ff.py:4:12: LGT201",
+    ),
+    "PEP 263 coding line": (
+        lambda f: write(f / "latin.py", ("# -*- coding: latin-1 -*-\n# \xe9\n" + FINDING).encode("latin-1")),
+        1,
+        "latin.py:7:12: LGT201",
+    ),
     "empty file": (lambda f: write(f / "empty.py", b""), 1, GOOD),
-    "binary file with a .py name": (lambda f: write(f / "blob.py", bytes(range(256)) * 64), 2,
-                                    "blob.py: error: binary file"),
+    "binary file with a .py name": (
+        lambda f: write(f / "blob.py", bytes(range(256)) * 64),
+        2,
+        "blob.py: error: binary file",
+    ),
     "20 MB generated file": (_huge, 1, GOOD),
     "symlink loop": (_symlink_loop, 1, "model.py:5:12: LGT201"),
     "missing path": (lambda f: None, 2, "missing.py: error: no such file or directory"),
     "malformed notebook": (lambda f: write(f / "nb.ipynb", '{"cells": [ '), 2, "nb.ipynb: error: not a notebook"),
-    "deeply nested expression": (lambda f: write(f / "deep.py", "import torch\nx = " + "(" * 5000 + "torch.log(y)" + ")" * 5000 + "\n"),
-                                 2, "deep.py: error: code nested too deeply to analyse"),
-    "very long expression": (lambda f: write(f / "long.py", "import torch\nx = " + " + ".join(["torch.log(a)"] * 20000) + "\n"),
-                             2, "long.py: error: code nested more than 400 levels deep is not analysed"),
+    "deeply nested expression": (
+        lambda f: write(f / "deep.py", "import torch\nx = " + "(" * 5000 + "torch.log(y)" + ")" * 5000 + "\n"),
+        2,
+        "deep.py: error: code nested too deeply to analyse",
+    ),
+    "very long expression": (
+        lambda f: write(f / "long.py", "import torch\nx = " + " + ".join(["torch.log(a)"] * 20000) + "\n"),
+        2,
+        "long.py: error: code nested more than 400 levels deep is not analysed",
+    ),
 }
 
 
@@ -68,8 +99,11 @@ def test_bad_input(name, tmp_path):
     make, code, expected = MATRIX[name]
     write(tmp_path / "good.py", FINDING)
     make(tmp_path)
-    result = run_cli("check", "--no-source", "--no-cache", ".", "missing.py", cwd=tmp_path) if name == "missing path" \
+    result = (
+        run_cli("check", "--no-source", "--no-cache", ".", "missing.py", cwd=tmp_path)
+        if name == "missing path"
         else run_cli("check", "--no-source", "--no-cache", ".", cwd=tmp_path)
+    )
     assert "Traceback" not in result.stdout + result.stderr
     assert expected in result.stdout, result.stdout + result.stderr
     assert GOOD in result.stdout  # the rest of the run goes on

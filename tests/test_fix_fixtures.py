@@ -4,6 +4,7 @@ second run changes nothing; files without findings stay byte-identical."""
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 
 import pytest
@@ -38,6 +39,17 @@ def test_unsafe_fixes_need_the_flag(program, tmp_path):
     result = run_cli("fix", str(target))
     assert target.read_bytes() == program.before.read_bytes()
     assert "[!]" in result.stdout and result.returncode == 1
+
+
+@pytest.mark.parametrize(
+    "program", [p for p in PROGRAMS if p.fix_class in ("bug-fix", "value-change")], ids=lambda p: p.name
+)
+def test_unsafe_fix_titles_say_what_changes(program):
+    """Editors show the title alone (LSP quick fixes): an unsafe fix must say what it changes."""
+    from logitlint.engine import check_source
+
+    titles = [d.fix.title for d in check_source(program.before.read_text(), str(program.before)) if d.fix]
+    assert titles and all(re.search(r"\((changes|removes|multiplies) [^)]+\)$", t) for t in titles), titles
 
 
 def test_fix_leaves_clean_files_byte_identical(tmp_path):

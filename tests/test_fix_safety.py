@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -28,7 +27,9 @@ def finding(text: str, replacement: str) -> Diagnostic:
 
 
 def test_a_fix_that_would_not_parse_is_dropped():
-    outcome = fix_source(SOURCE, lambda text: [finding(text, "torch.log_softmax(x, dim=1")] if "torch.log(" in text else [])
+    outcome = fix_source(
+        SOURCE, lambda text: [finding(text, "torch.log_softmax(x, dim=1")] if "torch.log(" in text else []
+    )
     assert outcome.text == SOURCE
     assert [why for _, why in outcome.dropped] == ["the fixed code would not parse"]
 
@@ -99,4 +100,3 @@ def test_fix_writes_through_a_symlink_without_replacing_it(tmp_path):
     link.symlink_to(real)
     runner.fix_file(link, runner.RunConfig())
     assert link.is_symlink() and "torch.log_softmax" in real.read_text()
-

@@ -19,9 +19,13 @@ def make_notebook(path, *, indent=1):
     nb.cells = [
         nbformat.v4.new_markdown_cell("# Training\n`torch.log(torch.softmax(x, 1))` in markdown is not code"),
         nbformat.v4.new_code_cell("%matplotlib inline\nimport torch\nimport torch.nn.functional as F\n!nvidia-smi"),
-        nbformat.v4.new_code_cell("logits = torch.randn(4, 3)\nlogp = torch.log(F.softmax(logits, dim=1))\nfiles = !ls\nlogp?"),
+        nbformat.v4.new_code_cell(
+            "logits = torch.randn(4, 3)\nlogp = torch.log(F.softmax(logits, dim=1))\nfiles = !ls\nlogp?"
+        ),
         nbformat.v4.new_code_cell("%%bash\necho torch.log"),
-        nbformat.v4.new_code_cell("target = torch.tensor([0, 1, 2, 0])\nloss = F.cross_entropy(F.softmax(logits, dim=1), target)"),
+        nbformat.v4.new_code_cell(
+            "target = torch.tensor([0, 1, 2, 0])\nloss = F.cross_entropy(F.softmax(logits, dim=1), target)"
+        ),
     ]
     text = json.dumps(nb, indent=indent, ensure_ascii=False) + "\n"
     path.write_text(text)
@@ -46,8 +50,11 @@ def test_fix_changes_only_the_fixed_lines(tmp_path, indent):
     result = run_cli("fix", "--unsafe-fixes", str(notebook))
     assert result.returncode == 0, result.stdout + result.stderr
     after = notebook.read_text()
-    changed = [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
-               if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))]
+    changed = [
+        line
+        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+        if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))
+    ]
     assert len(changed) == 4, changed  # two lines out, two in: nothing else moved
     fixed = nbformat.reads(after, as_version=4)
     assert fixed.cells[2].source.splitlines()[1] == "logp = F.log_softmax(logits, dim=1)"
@@ -60,8 +67,10 @@ def test_fix_changes_only_the_fixed_lines(tmp_path, indent):
 
 def test_a_cell_that_does_not_parse(tmp_path):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("import torch"),
-                nbformat.v4.new_code_cell("x = 1\ny = torch.log(torch.softmax(x, 1)\n")]
+    nb.cells = [
+        nbformat.v4.new_code_cell("import torch"),
+        nbformat.v4.new_code_cell("x = 1\ny = torch.log(torch.softmax(x, 1)\n"),
+    ]
     path = tmp_path / "broken.ipynb"
     nbformat.write(nb, str(path))
     result = run_cli("check", str(path))

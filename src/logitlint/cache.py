@@ -100,7 +100,9 @@ class Cache:
                 gitignore.write_text("# Automatically created by logitlint.\n*\n")
             fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".results.", suffix=".tmp")
             with os.fdopen(fd, "wb") as handle:
-                pickle.dump({"version": self.version, "entries": self.entries}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(
+                    {"version": self.version, "entries": self.entries}, handle, protocol=pickle.HIGHEST_PROTOCOL
+                )
             os.replace(temp, target)
         except OSError:
             pass  # a cache we cannot write only costs time next run

@@ -11,7 +11,6 @@ import argparse
 import difflib
 import sys
 from collections.abc import Sequence
-
 from pathlib import Path
 
 from logitlint import __version__
@@ -100,13 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="apply the excludes to files named on the command line too (for pre-commit)",
     )
-    common.add_argument("--respect-gitignore", action=argparse.BooleanOptionalAction, default=None,
-                        help="skip files git ignores (default: on)")
+    common.add_argument(
+        "--respect-gitignore",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="skip files git ignores (default: on)",
+    )
     common.add_argument("--stdin-filename", metavar="PATH", help="the name to report for standard input")
     common.add_argument("-j", "--jobs", type=int, metavar="N", help="worker processes (default: the CPU count)")
     common.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
-    common.add_argument("--cache-dir", metavar="DIR",
-                        help="where to keep the result cache (default: .logitlint_cache in the project root)")
+    common.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="where to keep the result cache (default: .logitlint_cache in the project root)",
+    )
     common.add_argument("--no-prefilter", action="store_true", help=argparse.SUPPRESS)
 
     check = sub.add_parser(
@@ -152,6 +158,17 @@ def build_parser() -> argparse.ArgumentParser:
     rule = sub.add_parser("rule", help="explain a rule", description="Print a rule's documentation.")
     rule.add_argument("code", help="a rule code (LGT101) or name (softmax-into-cross-entropy)")
     sub.add_parser("rules", help="list the rules", description="List every rule with its fix class.")
+    sub.add_parser(
+        "lsp",
+        help="run the language server (stdio)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run the Language Server Protocol server over stdio (needs `pip install 'logitlint[lsp]'`).\n\n"
+        "Diagnostics on open, change and save; quick fixes, 'Disable CODE for this line' (# noqa) and\n"
+        "source.fixAll.logitlint. Settings: [tool.logitlint] of the workspace, overridden by the\n"
+        "client's initializationOptions: select, extendSelect, ignore (lists of codes or prefixes),\n"
+        "unsafeFixes (bool: fix-all applies unsafe fixes too), debounceMs (default 150).\n"
+        "Editor set-up (Neovim, Helix, VS Code, python-lsp-server): see the README.",
+    )
     return parser
 
 
@@ -165,6 +182,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_rule(args.code)
     if args.command == "rules":
         return cmd_rules()
+    if args.command == "lsp":
+        from logitlint.lsp import main as lsp_main
+
+        return lsp_main()
     try:
         config = RunConfig(
             overrides=Overrides(
@@ -280,9 +301,7 @@ def cmd_fix(args, config: RunConfig) -> int:
         for report in reports:
             for d in report.applied:
                 assert d.fix is not None
-                print(
-                    f"{location(d)}: {d.code} fixed: {d.fix.title} [{d.fix.fix_class.value}]"
-                )
+                print(f"{location(d)}: {d.code} fixed: {d.fix.title} [{d.fix.fix_class.value}]")
     for report in reports:
         for d, reason in report.dropped:
             print(f"{location(d)}: {d.code} fix not applied: {reason}", file=sys.stderr)

@@ -107,7 +107,8 @@ def _git_visible(folder: Path) -> set[str] | None:
     try:
         result = subprocess.run(
             ["git", "-C", str(folder), "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", "."],
-            capture_output=True, timeout=60,
+            capture_output=True,
+            timeout=60,
         )
     except (OSError, subprocess.SubprocessError):
         return None

@@ -20,8 +20,37 @@ MAX_UNIT_CHARS = 2_000_000
 MAX_DEPTH = 400  # of the syntax tree; real code stays under ~60
 FILE_SECONDS = 120.0
 # Everything that can make a syntax tree one level deeper (a generous over-count is fine).
-_OPERATORS = ("(", "[", "{", "+", "-", "*", "/", "%", "|", "&", "^", "@", "~", "<", ">", "=", ".", '"', "'",
-              " and ", " or ", "not ", " if ", " else", "lambda", "await ", "yield", " in ", " is ")
+_OPERATORS = (
+    "(",
+    "[",
+    "{",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "|",
+    "&",
+    "^",
+    "@",
+    "~",
+    "<",
+    ">",
+    "=",
+    ".",
+    '"',
+    "'",
+    " and ",
+    " or ",
+    "not ",
+    " if ",
+    " else",
+    "lambda",
+    "await ",
+    "yield",
+    " in ",
+    " is ",
+)
 
 
 class TooComplex(Exception):

@@ -81,7 +81,8 @@ class Notebook:
         span = Span(line, d.span.col, end_line if end_cell == cell else line, d.span.end_col)
         related = tuple(
             replace(r, line=self.to_cell(r.line)[1], message=f"{r.message} (cell {self.to_cell(r.line)[0] + 1})")
-            if r.path == d.path else r
+            if r.path == d.path
+            else r
             for r in d.related
         )
         fix = d.fix

@@ -105,6 +105,7 @@ class ParsedUnit:
     line_delta: int
     text: str = ""  # the source parsed (for cheap textual pre-checks)
     path: str = ""  # the file it comes from
+    cache: dict | None = field(default=None, repr=False)  # the parse cache the module came from
     _positions: object = field(default=None, repr=False)
 
     @cached_property
@@ -113,7 +114,7 @@ class ParsedUnit:
 
     def span(self, node: cst.CSTNode) -> Span:
         if self._positions is None:
-            self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+            self._positions = self._cached_positions()
         rng = self._positions[node]
         return Span(
             rng.start.line + self.line_delta,
@@ -121,6 +122,17 @@ class ParsedUnit:
             rng.end.line + self.line_delta,
             rng.end.column,
         )
+
+    def _cached_positions(self):
+        """Positions are kept beside a cached parse (an editor re-checks mostly unchanged code)."""
+        key = ("positions", id(self.module))
+        hit = self.cache.get(key) if self.cache is not None else None
+        if hit is not None and hit[0] is self.module:  # the module is held, so its id is not reused
+            return hit[1]
+        positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+        if self.cache is not None:
+            self.cache[key] = (self.module, positions)
+        return positions
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
@@ -233,11 +245,11 @@ class LazyItem(Item):
         if self.indent:  # a class member: parsed inside ``if 1:`` to keep its columns
             module = parse_text("if 1:\n" + self.text, self.outline.cache)
             body = module.body[0].body.body  # type: ignore[attr-defined]
-            unit = ParsedUnit(module, line - 2, self.text, self.outline.path)
+            unit = ParsedUnit(module, line - 2, self.text, self.outline.path, self.outline.cache)
         else:
             module = parse_text(self.text, self.outline.cache)
             body = module.body
-            unit = ParsedUnit(module, line - 1, self.text, self.outline.path)
+            unit = ParsedUnit(module, line - 1, self.text, self.outline.path, self.outline.cache)
         return [(stmt, unit) for stmt in body]
 
 
@@ -286,7 +298,9 @@ class LazyClassItem(LazyItem):
         node = module.body[0]
         if not isinstance(node, cst.ClassDef):
             raise UnitParseError("class header did not parse as a class", self.outline.path)
-        return node, ParsedUnit(module, self.outline.line_of(self.start) - 1, text, self.outline.path)
+        return node, ParsedUnit(
+            module, self.outline.line_of(self.start) - 1, text, self.outline.path, self.outline.cache
+        )
 
     @cached_property
     def members(self) -> list[Item]:

@@ -197,10 +197,13 @@ def fix_text(source: Source, path: str, config: RunConfig, *, notebook: bool = F
             except NotebookError as exc:
                 return FileReport(path, error=FileError(path, str(exc)), original=source.text, notebook=True)
             return FileReport(
-                path, [book.diagnostic(d) for d in outcome.remaining],
+                path,
+                [book.diagnostic(d) for d in outcome.remaining],
                 applied=[book.diagnostic(d) for d in outcome.applied],
                 dropped=[(book.diagnostic(d), why) for d, why in outcome.dropped],
-                original=source.text, fixed=fixed, notebook=True,
+                original=source.text,
+                fixed=fixed,
+                notebook=True,
             )
         outcome = fix_source(source.text, check, unsafe=unsafe, newline=source.newline)
     except SyntaxErrorInFile as exc:
@@ -211,8 +214,13 @@ def fix_text(source: Source, path: str, config: RunConfig, *, notebook: bool = F
             book = Notebook.parse(source.text)
         return FileReport(path, error=_syntax_error(path, exc, book), original=source.text, notebook=notebook)
     return FileReport(
-        path, outcome.remaining, applied=outcome.applied, dropped=outcome.dropped,
-        original=source.text, fixed=outcome.text, dependencies=_consulted(config, path),
+        path,
+        outcome.remaining,
+        applied=outcome.applied,
+        dropped=outcome.dropped,
+        original=source.text,
+        fixed=outcome.text,
+        dependencies=_consulted(config, path),
     )
 
 
@@ -247,8 +255,9 @@ def _work(path: Path) -> FileReport:
     except (TooComplex, FileTimeout) as exc:
         report = FileReport(str(path), error=FileError(str(path), str(exc), code="LGT002"))
     except (RecursionError, MemoryError) as exc:
-        report = FileReport(str(path), error=FileError(str(path), f"too complex to analyse ({type(exc).__name__})",
-                                                       code="LGT002"))
+        report = FileReport(
+            str(path), error=FileError(str(path), f"too complex to analyse ({type(exc).__name__})", code="LGT002")
+        )
     if config.project is not None:
         config.project.trim()
     return report
@@ -272,8 +281,9 @@ def _execute(paths: list[Path], config: RunConfig, fix: bool, write: bool) -> li
     # Largest first: the long files do not end up alone at the end.
     order = sorted(range(len(paths)), key=lambda i: -_size(paths[i]))
     results: list[FileReport | None] = [None] * len(paths)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
-                             initargs=(config, fix, write)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(config, fix, write)
+    ) as pool:
         for done, (index, report) in enumerate(zip(order, pool.map(_work, [paths[i] for i in order], chunksize=4))):
             results[index] = _report_progress(config, done, len(paths), report)
     return results  # type: ignore[return-value]
@@ -307,8 +317,11 @@ def run(paths: list[str], config: RunConfig, *, fix: bool = False, write: bool =
     for path in paths:
         settings = config.config_for(path)
         for item in discover([path], settings.excludes, errors, gitignore=settings.respect_gitignore):
-            if item.explicit and config.force_exclude and excluded(item.path, settings.excludes,
-                                                                    settings.root or Path.cwd()):
+            if (
+                item.explicit
+                and config.force_exclude
+                and excluded(item.path, settings.excludes, settings.root or Path.cwd())
+            ):
                 continue
             found.append(item)
     if config.project is None:
@@ -343,9 +356,16 @@ def run(paths: list[str], config: RunConfig, *, fix: bool = False, write: bool =
         reports[path] = report
         cacheable = report.error is None or report.error.code == "LGT001"
         if config.cache_dir is not None and report.digest is not None and cacheable and not report.changed:
-            cache.put(keys[path], Entry(report.digest, _settings_key(config, report.path),
-                                        cache.dependency_digests(report.dependencies), report.diagnostics,
-                                        report.error))
+            cache.put(
+                keys[path],
+                Entry(
+                    report.digest,
+                    _settings_key(config, report.path),
+                    cache.dependency_digests(report.dependencies),
+                    report.diagnostics,
+                    report.error,
+                ),
+            )
     cache.save()
     order = [Path(p) for p, _ in errors] + [item.path for item in found]
     seen: set[Path] = set()

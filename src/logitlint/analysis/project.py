@@ -73,6 +73,13 @@ class ProjectIndex:
             self._contexts[path] = self._build(path)
         return self._contexts[path]
 
+    def forget(self, path: str) -> None:
+        """A file changed (saved in the editor): analyse the project's modules afresh."""
+        del path  # any module may have read it: start over, as trim() does
+        self._contexts.clear()
+        self._loss_entries.clear()
+        self.edges.clear()
+
     def trim(self) -> None:
         """Between two files: forget every analysed module once there are too many (bounds memory;
         all at once, so no check ever mixes an old and a new analysis of the same module)."""

@@ -11,9 +11,26 @@ __all__ = ["CODES", "Rule", "Invalid", "LossRule", "LossInputRule", "all_rules",
 # Every rule code, without importing the rule modules (and LibCST): configuration is validated
 # against it at start-up. A test checks it against rule_classes().
 CODES = (
-    "LGT101", "LGT102", "LGT103", "LGT104", "LGT105", "LGT106", "LGT107", "LGT108",
-    "LGT201", "LGT202", "LGT203", "LGT204", "LGT205", "LGT206", "LGT207", "LGT208", "LGT209",
-    "LGT301", "LGT302", "LGT303",
+    "LGT101",
+    "LGT102",
+    "LGT103",
+    "LGT104",
+    "LGT105",
+    "LGT106",
+    "LGT107",
+    "LGT108",
+    "LGT201",
+    "LGT202",
+    "LGT203",
+    "LGT204",
+    "LGT205",
+    "LGT206",
+    "LGT207",
+    "LGT208",
+    "LGT209",
+    "LGT301",
+    "LGT302",
+    "LGT303",
 )
 
 
