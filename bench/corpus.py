@@ -26,13 +26,13 @@ def fetch(name: str) -> Path:
         return package
     wheels = CORPUS / "wheels"
     wheels.mkdir(parents=True, exist_ok=True)
-    found = list(wheels.glob(f"{name}-{version}-*.whl"))
+    found = list(wheels.glob(f"{name}-{version}[-+]*.whl"))  # torch: 2.13.0+cpu
     if not found:
         subprocess.run(
             [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", f"{name}=={version}", "-d", str(wheels)],
             check=True,
         )
-        found = list(wheels.glob(f"{name}-{version}-*.whl"))
+        found = list(wheels.glob(f"{name}-{version}[-+]*.whl"))  # torch: 2.13.0+cpu
     with zipfile.ZipFile(found[0]) as wheel:
         members = [m for m in wheel.namelist() if m.startswith(f"{name}/") and m.endswith(".py")]
         wheel.extractall(target, members)

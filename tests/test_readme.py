@@ -24,3 +24,22 @@ def test_readme_example_command_names_a_shipped_example():
 def test_readme_rule_table_lists_every_rule():
     listed = set(re.findall(r"^\| \[(LGT\d{3})\]\(docs/rules.md#", README, re.M))
     assert listed == {cls.code for cls in rule_classes()}
+
+
+def test_readme_runtime_guard_example_warns_as_shown(tmp_path):
+    """The README's guard example, run as a script: it prints the warning its comment shows."""
+    import subprocess
+    import sys
+
+    import pytest
+
+    pytest.importorskip("torch")
+    (block,) = re.findall(r"```python\n(.*?)```", README, re.S)
+    script = tmp_path / "train.py"
+    script.write_text(block)
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    shown = re.search(r"# (train\.py:\d+: LogitlintRuntimeWarning: LGT102 cross_entropy: .*?) \.\.\.", block, re.S)
+    assert shown is not None
+    expected = " ".join(shown.group(1).replace("\n# ", " ").split())
+    assert expected in " ".join(result.stderr.split())

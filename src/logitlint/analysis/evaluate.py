@@ -309,7 +309,23 @@ class Evaluator:
                     origin=Origin("a tensor normalised by its sum", node, self.unit),
                 )
         del right
+        if isinstance(node.operator, cst.Subtract) and syntax.shifted_by_max(node, self.code):
+            return Tensor(Kind.TENSOR, "nonpositive", origin=Origin("a max-shifted tensor", node, self.unit))
         return UNKNOWN
+
+    def _eval_UnaryOperation(self, node: cst.UnaryOperation) -> Value:
+        self.eval(node.expression)
+        if isinstance(node.operator, cst.Minus) and self._is_abs(node.expression):
+            return Tensor(Kind.TENSOR, "nonpositive", origin=Origin("`-abs(...)`", node, self.unit))
+        return UNKNOWN
+
+    def _is_abs(self, node: cst.BaseExpression) -> bool:
+        node = syntax.unparenthesized(node)
+        if not isinstance(node, cst.Call):
+            return False
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in ("abs", "absolute") and not node.args:
+            return True  # x.abs()
+        return self.callee_name(node) in ("torch.abs", "torch.absolute", "abs")
 
     def _normaliser_dim(self, left: cst.BaseExpression, right: cst.BaseExpression) -> tuple[int | None] | None:
         """For ``E / E.sum(d, keepdim=True)`` (or ``torch.sum(E, d, keepdim=True)``): (d,)."""
@@ -576,13 +592,16 @@ class Evaluator:
             )
         if operand is None:
             return UNKNOWN
-        # exp of anything else: kept (with its operand) for log-sum-exp and hand-written softmax
+        # exp of anything else: kept (with its operand) for log-sum-exp and hand-written softmax.
+        # exp of a non-positive tensor (x - max, -|x|) is at most 1 and cannot overflow.
+        bounded = isinstance(value, Tensor) and value.source == "nonpositive"
         form = "method" if isinstance(node.func, cst.Attribute) and operand is node.func.value else "torch"
         producer = Producer(
             node, self.unit, "exp", form, operand, None, None, False, node.func, *self._call_state(node)
         )
         ndim = value.ndim if isinstance(value, Tensor) else None
-        return Tensor(Kind.TENSOR, "exp", ndim=ndim, origin=Origin("`exp(...)`", node, self.unit), producer=producer)
+        source = "exp_nonpositive" if bounded else "exp"
+        return Tensor(Kind.TENSOR, source, ndim=ndim, origin=Origin("`exp(...)`", node, self.unit), producer=producer)
 
     def produce(
         self,

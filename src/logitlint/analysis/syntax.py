@@ -35,6 +35,18 @@ def number_literal(node: cst.BaseExpression) -> float | None:
     return None
 
 
+def shifted_by_max(node: cst.BaseExpression, code) -> bool:
+    """``x - x.max(...)``, ``x - amax(x)`` or ``x - m``: a tensor shifted by its max (so <= 0). A bare
+    name or attribute on the right most likely holds the max: a missed finding beats a false one."""
+    node = unparenthesized(node)
+    if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract)):
+        return False
+    right = unparenthesized(node.right)
+    if isinstance(right, (cst.Name, cst.Attribute)):
+        return True
+    return any(word in code(right) for word in ("max", "amax", "logsumexp"))
+
+
 def is_true(node: cst.BaseExpression | None) -> bool:
     return isinstance(node, cst.Name) and node.value == "True"
 

@@ -149,6 +149,8 @@ lse = torch.logsumexp(scores, dim=1)
         "import torch\nlse = torch.logsumexp(x, dim=1)\n",
         "import torch\nv = torch.log(torch.sum(x, dim=1))\n",
         "import torch\nm = x.max(1, keepdim=True).values\nlse = m + torch.log(torch.exp(x - m).sum(1, keepdim=True))\n",
+        # exp of a max-shifted tensor is at most 1: the stable form written out (torch's own decomposition)
+        "import torch\nshifted = x - torch.amax(x, 1, keepdim=True)\nlse = torch.log(torch.sum(torch.exp(shifted), 1, keepdim=True))\n",
     )
     invalid = (
         Invalid(
@@ -238,6 +240,10 @@ sp = F.softplus(x)
     valid = (
         "import torch.nn.functional as F\nsp = F.softplus(x)\n",
         "import torch\nv = torch.log(1 + x)\n",
+        # exp(-|x|) <= 1 cannot overflow: the stable softplus and logaddexp forms
+        "import torch\nsp = torch.clamp(x, min=0) + torch.log1p(torch.exp(-torch.abs(x)))\n",
+        "import torch\nz = torch.exp(-x.abs())\nsp = x.clamp(min=0) + torch.log1p(z)\n",
+        "import torch\nv = max_ + torch.log1p(torch.exp(min_ - max_))\n",
     )
     invalid = (
         Invalid("import torch\nsp = torch.log(1 + torch.exp(x))\n", at="torch.log(1 + torch.exp(x))"),
@@ -341,6 +347,9 @@ z = torch.expm1(x)
         Invalid("import torch\ny = torch.log(x + 1.0)\n", at="torch.log(x + 1.0)"),
         Invalid("import torch\nz = torch.exp(x) - 1\n", at="torch.exp(x) - 1"),
         Invalid("import torch\nz = 2 * (x.exp() - 1)\n", at="x.exp() - 1"),
+        Invalid(  # exp(-|x|) cannot overflow (not LGT207), but log(1 + tiny) still loses it
+            "import torch\nv = torch.log(1 + torch.exp(-torch.abs(x)))\n", at="torch.log(1 + torch.exp(-torch.abs(x)))"
+        ),
     )
 
     def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
@@ -354,7 +363,7 @@ z = torch.expm1(x)
         else:
             return
         if _tensor(x, ctx, "exp") is not None:
-            return  # log(1 + exp(x)) is LGT207's
+            return  # log(1 + exp(x)) is LGT207's (log(1 + exp(-|x|)) is this rule's: exp cannot overflow there)
         if _integer_valued(x, ctx):
             return  # log(1 + n) for whole n: nothing cancels
         spelled = ctx.spell("torch.log1p")
@@ -366,7 +375,7 @@ z = torch.expm1(x)
     def on_binary(self, node: cst.BinaryOperation, ctx: RuleContext) -> None:
         if not isinstance(node.operator, cst.Subtract) or not _is_one(node.right):
             return
-        value = _tensor(node.left, ctx, "exp")
+        value = _tensor(node.left, ctx, "exp") or _tensor(node.left, ctx, "exp_nonpositive")
         if value is None or value.producer is None or value.via != "direct" or value.producer.operand is None:
             return
         spelled = ctx.spell("torch.expm1")

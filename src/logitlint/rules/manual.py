@@ -31,13 +31,7 @@ def _sum_call(node: cst.BaseExpression, ctx: RuleContext) -> tuple[cst.BaseExpre
 
 def stabilised(node: cst.BaseExpression | None, unit_code) -> bool:
     """``x - x.max(...)`` or ``x - m``: already shifted (by a max, or a name that likely holds one)."""
-    node = syntax.unparenthesized(node) if node is not None else None
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract):
-        if isinstance(syntax.unparenthesized(node.right), (cst.Name, cst.Attribute)):
-            return True  # x - m: m most likely holds the max (a false negative beats a false positive)
-        text = unit_code(node.right)
-        return any(word in text for word in ("max", "amax", "logsumexp"))
-    return False
+    return node is not None and syntax.shifted_by_max(node, unit_code)
 
 
 class ManualSoftmax(Rule):
