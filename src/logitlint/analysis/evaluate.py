@@ -309,7 +309,7 @@ class Evaluator:
                     origin=Origin("a tensor normalised by its sum", node, self.unit),
                 )
         del right
-        if isinstance(node.operator, cst.Subtract) and syntax.shifted_by_max(node, self.code):
+        if isinstance(node.operator, cst.Subtract) and syntax.shifted_by_max(node):
             return Tensor(Kind.TENSOR, "nonpositive", origin=Origin("a max-shifted tensor", node, self.unit))
         return UNKNOWN
 

@@ -35,16 +35,32 @@ def number_literal(node: cst.BaseExpression) -> float | None:
     return None
 
 
-def shifted_by_max(node: cst.BaseExpression, code) -> bool:
-    """``x - x.max(...)``, ``x - amax(x)`` or ``x - m``: a tensor shifted by its max (so <= 0). A bare
-    name or attribute on the right most likely holds the max: a missed finding beats a false one."""
+_MAX_WORDS = frozenset({"max", "amax", "logsumexp"})
+
+
+def shifted_by_max(node: cst.BaseExpression) -> bool:
+    """``x - x.max(...)``, ``x - torch.amax(x)`` or ``x - m``: a tensor shifted by its max (so <= 0). A
+    bare name or attribute on the right most likely holds the max: a missed finding beats a false one."""
     node = unparenthesized(node)
     if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract)):
         return False
     right = unparenthesized(node.right)
     if isinstance(right, (cst.Name, cst.Attribute)):
         return True
-    return any(word in code(right) for word in ("max", "amax", "logsumexp"))
+    while True:  # down a chain: x.max(1)[0], x.max(1).values.detach(), torch.amax(x, 1)
+        if isinstance(right, cst.Call):
+            func = right.func
+            if isinstance(func, cst.Name):
+                return func.value in _MAX_WORDS
+            if not isinstance(func, cst.Attribute):
+                return False
+            if func.attr.value in _MAX_WORDS:
+                return True
+            right = unparenthesized(func.value)
+        elif isinstance(right, (cst.Subscript, cst.Attribute)):
+            right = unparenthesized(right.value)
+        else:
+            return False
 
 
 def is_true(node: cst.BaseExpression | None) -> bool:

@@ -29,9 +29,9 @@ def _sum_call(node: cst.BaseExpression, ctx: RuleContext) -> tuple[cst.BaseExpre
     return None
 
 
-def stabilised(node: cst.BaseExpression | None, unit_code) -> bool:
+def stabilised(node: cst.BaseExpression | None) -> bool:
     """``x - x.max(...)`` or ``x - m``: already shifted (by a max, or a name that likely holds one)."""
-    return node is not None and syntax.shifted_by_max(node, unit_code)
+    return node is not None and syntax.shifted_by_max(node)
 
 
 class ManualSoftmax(Rule):
@@ -89,7 +89,7 @@ probs = torch.softmax(logits, dim=1)
         summed, bound = found
         if ctx.code(syntax.unparenthesized(summed)) != ctx.code(syntax.unparenthesized(node.left)):
             return
-        if stabilised(value.producer.operand, ctx.code) or "dtype" in bound or bound.get("dim") is None:
+        if stabilised(value.producer.operand) or "dtype" in bound or bound.get("dim") is None:
             return
         fix, note = None, None
         logits = visible_logits(value, node.left, ctx)
