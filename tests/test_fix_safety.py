@@ -13,6 +13,7 @@ import pytest
 from logitlint import files, runner
 from logitlint.diagnostics import Diagnostic, Edit, Fix, FixClass, Severity, Span
 from logitlint.fixer import fix_source
+from tests.conftest import run_cli as runner_cli
 from tests.fixture_programs import programs
 
 SOURCE = "import torch\n\n\ndef logp(x):\n    return torch.log(torch.softmax(x, dim=1))\n"
@@ -41,6 +42,27 @@ def test_a_fix_that_does_not_clear_its_finding_is_dropped():
     outcome = fix_source(SOURCE, check)
     assert outcome.text == SOURCE
     assert [why for _, why in outcome.dropped] == ["the fixed code still has the finding"]
+
+
+def test_a_fix_that_reveals_a_finding_of_another_fixes_code_still_applies_both(tmp_path):
+    """Found by fuzzing: fixing the BCELoss (LGT203) reveals softmax output going into the
+    with-logits loss (a new LGT106); the other LGT106 fix, on the next line, is not to blame and
+    is applied in the same run, so a second run changes nothing."""
+    target = tmp_path / "step.py"
+    target.write_text(
+        "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n\n"
+        "def step(x, y):\n"
+        "    loss = nn.BCELoss()(torch.sigmoid(F.softmax(x, 1)), y)\n"
+        "    loss = F.binary_cross_entropy_with_logits(torch.sigmoid(x), y)\n"
+        "    return loss\n"
+    )
+    result = runner_cli("fix", "--unsafe-fixes", "--no-cache", str(target))
+    fixed = target.read_text()
+    assert "loss = nn.BCEWithLogitsLoss()(F.softmax(x, 1), y)" in fixed, result.stdout
+    assert "loss = F.binary_cross_entropy_with_logits(x, y)" in fixed
+    assert "not applied" not in result.stdout
+    runner_cli("fix", "--unsafe-fixes", "--no-cache", str(target))
+    assert target.read_text() == fixed
 
 
 def test_a_file_changed_on_disk_is_not_overwritten(tmp_path, monkeypatch):

@@ -79,17 +79,35 @@ def fix_source(
             candidate, applied = apply_fixes(current, _with_newline(good, newline), starts)
         after = check(candidate)
         unclear = _not_cleared(diagnostics, applied, after)
-        if unclear:  # a fix that leaves (or makes) its own finding again is not applied
-            for diagnostic in applied:
-                if diagnostic.code in unclear:
+        if unclear:
+            # Either a fix leaves (or makes) its own finding again, or one fix revealed a new finding
+            # of another's code (a BCELoss fix whose input turns out to be softmax output). Tried one
+            # at a time, the first kind is refused; the second is applied in a later round.
+            suspects = [d for d in applied if d.code in unclear]
+            culprits = [d for d in suspects if _not_cleared(diagnostics, [d], check(_apply(current, [d], newline)))]
+            for diagnostic in culprits:
+                refused.add(_key(diagnostic))
+                outcome.dropped.append((diagnostic, "the fixed code still has the finding"))
+            if culprits:
+                continue
+            keep = [d for d in applied if d.code not in unclear] or suspects[:1]
+            candidate, applied = apply_fixes(current, _with_newline(keep, newline), starts)
+            after = check(candidate)
+            if _not_cleared(diagnostics, applied, after):  # still not clean: give up on these
+                for diagnostic in applied:
                     refused.add(_key(diagnostic))
                     outcome.dropped.append((diagnostic, "the fixed code still has the finding"))
-            continue
+                continue
         outcome.applied.extend(applied)
         current, diagnostics = candidate, after
     outcome.text = current
     outcome.remaining = diagnostics
     return outcome
+
+
+def _apply(text: str, diagnostics: list[Diagnostic], newline: str) -> str:
+    starts = [0] + [m.end() for m in NEWLINE.finditer(text)]
+    return apply_fixes(text, _with_newline(diagnostics, newline), starts)[0]
 
 
 def _not_cleared(before: list[Diagnostic], applied: list[Diagnostic], after: list[Diagnostic]) -> set[str]:
