@@ -394,3 +394,27 @@ async def test_ranges_are_utf16_code_units(client: LanguageClient, tmp_path):
     fix = next(a for a in actions if a.title.startswith("Use"))
     (edit,) = [e for e in edits_of(fix, uri) if e.range.start.line == 1]
     assert edit.range == types.Range(types.Position(1, 21), types.Position(1, 51)) and "log_softmax" in edit.new_text
+
+
+@pytest.mark.asyncio
+async def test_disable_action_extends_an_existing_noqa_list(client: LanguageClient, tmp_path):
+    text = "import torch\nlp = torch.log(torch.softmax(x, 1))  # noqa: E501   \n"
+    uri = await open_document(client, tmp_path / "noqa.py", text)
+    (diagnostic,) = client.diagnostics[uri]
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=diagnostic.range,
+            context=types.CodeActionContext(diagnostics=[diagnostic], only=[types.CodeActionKind.QuickFix]),
+        )
+    )
+    noqa = next(a for a in actions if a.title == "Disable LGT201 for this line")
+    fixed = apply(text, edits_of(noqa, uri))
+    assert fixed.splitlines()[1] == "lp = torch.log(torch.softmax(x, 1))  # noqa: E501, LGT201   "
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=fixed)],
+        )
+    )
+    assert await wait_for_diagnostics(client, uri, lambda found: found == []) == []  # suppressed

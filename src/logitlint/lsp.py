@@ -303,23 +303,19 @@ def build_server():
             )
 
         def noqa_edit(self, lines, d: Diagnostic):
-            """Append ``# noqa: CODE`` to the finding's line (or the code to an existing noqa)."""
-            import re
+            """Append ``# noqa: CODE`` to the finding's line (or the code to the line's noqa list)."""
+            from logitlint.noqa import NOQA
 
             number = d.span.line
-            line = lines[number - 1] if number <= len(lines) else ""
-            body = line.rstrip("\r\n")
-            existing = re.search(r"# noqa:[\s]?([A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*)", body, re.IGNORECASE)
-            if existing:
-                insert, col = f", {d.code}", existing.end()
-            else:
-                stripped = body.rstrip()
-                insert, col = f"  # noqa: {d.code}", len(stripped)
-                if len(stripped) < len(body):  # replace trailing blanks
-                    start = self.position(lines, number, col)
-                    return types.TextEdit(types.Range(start, self.position(lines, number, len(body))), insert)
-            at = self.position(lines, number, col)
-            return types.TextEdit(types.Range(at, at), insert)
+            body = (lines[number - 1] if number <= len(lines) else "").rstrip("\r\n")
+            existing = NOQA.search(body)
+            if existing and existing.group("codes"):
+                col = existing.start("codes") + len(existing.group("codes").rstrip(", \t"))
+                at = self.position(lines, number, col)
+                return types.TextEdit(types.Range(at, at), f", {d.code}")
+            stripped = body.rstrip()  # trailing blanks are replaced
+            start, end = self.position(lines, number, len(stripped)), self.position(lines, number, len(body))
+            return types.TextEdit(types.Range(start, end), f"  # noqa: {d.code}")
 
         def fix_all(self, analysis: Analysis):
             """One edit covering what changes when every safe fix is applied (or None)."""
