@@ -251,14 +251,11 @@ async def test_workspace_config_and_initialization_options(client: LanguageClien
     assert [d.code for d in client.diagnostics[uri]] == ["LGT201"]
 
 
-@pytest.mark.asyncio
-async def test_notebook_cells(client: LanguageClient, tmp_path):
-    notebook_uri = (tmp_path / "train.ipynb").as_uri()
-    cells = [
-        "import torch\nimport torch.nn.functional as F",
-        "%matplotlib inline\nlogp = torch.log(F.softmax(x, dim=1))",
-    ]
+def open_notebook(client: LanguageClient, path: Path, cells: list[str]) -> list[str]:
+    notebook_uri = path.as_uri()
     cell_uris = [f"{notebook_uri}#cell{i}" for i in range(len(cells))]
+    for uri in cell_uris:
+        client.diagnostics.pop(uri, None)
     client.notebook_document_did_open(
         types.DidOpenNotebookDocumentParams(
             notebook_document=types.NotebookDocument(
@@ -272,6 +269,37 @@ async def test_notebook_cells(client: LanguageClient, tmp_path):
             ],
         )
     )
+    return cell_uris
+
+
+@pytest.mark.asyncio
+async def test_notebook_fix_adds_its_import_to_the_cell_with_the_imports(client: LanguageClient, tmp_path):
+    cells = ["from torch import log, sigmoid\nx = 2.0", "lp = log(sigmoid(x))"]
+    cell_uris = open_notebook(client, tmp_path / "train.ipynb", cells)
+    (diagnostic,) = await wait_for_diagnostics(client, cell_uris[1], lambda found: True)
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=cell_uris[1]),
+            range=diagnostic.range,
+            context=types.CodeActionContext(diagnostics=[diagnostic], only=[types.CodeActionKind.QuickFix]),
+        )
+    )
+    fix = next(a for a in actions if a.title.startswith("Use F.logsigmoid"))
+    changes = {change.text_document.uri: list(change.edits) for change in fix.edit.document_changes}
+    assert (
+        apply(cells[0], changes[cell_uris[0]])
+        == "from torch import log, sigmoid\nimport torch.nn.functional as F\nx = 2.0"
+    )
+    assert apply(cells[1], changes[cell_uris[1]]) == "lp = F.logsigmoid(x)"
+
+
+@pytest.mark.asyncio
+async def test_notebook_cells(client: LanguageClient, tmp_path):
+    cells = [
+        "import torch\nimport torch.nn.functional as F",
+        "%matplotlib inline\nlogp = torch.log(F.softmax(x, dim=1))",
+    ]
+    cell_uris = open_notebook(client, tmp_path / "train.ipynb", cells)
     diagnostics = await wait_for_diagnostics(client, cell_uris[1], lambda found: True)
     (diagnostic,) = diagnostics
     assert diagnostic.code == "LGT201" and diagnostic.range.start == types.Position(1, 7)

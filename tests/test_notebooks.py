@@ -82,3 +82,18 @@ def test_malformed_notebook(tmp_path):
     path.write_text('{"cells": [')
     result = run_cli("check", str(path))
     assert result.returncode == 2 and "not a notebook" in result.stdout
+
+
+def test_json_edits_say_which_cell_they_change(tmp_path):
+    """The import a fix adds goes with the notebook's imports, in another cell than the finding."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("from torch import log, sigmoid\nx = 2.0"),
+        nbformat.v4.new_code_cell("lp = log(sigmoid(x))"),
+    ]
+    notebook = tmp_path / "train.ipynb"
+    notebook.write_text(nbformat.writes(nb))
+    (finding,) = json.loads(run_cli("check", "--format", "json", str(notebook)).stdout)["diagnostics"]
+    assert finding["cell"] == 2
+    edits = {(e["cell"], e["line"], e["content"]) for e in finding["fix"]["edits"]}
+    assert edits == {(2, 1, "F.logsigmoid(x)"), (1, 2, "import torch.nn.functional as F\n")}

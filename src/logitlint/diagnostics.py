@@ -41,10 +41,12 @@ class Span:
 
 @dataclass(frozen=True)
 class Edit:
-    """Replace ``span`` of the original source with ``text`` (an insertion has an empty span)."""
+    """Replace ``span`` of the original source with ``text`` (an insertion has an empty span). In a
+    notebook an edit may land in another cell than its finding (an import): ``cell`` says which."""
 
     span: Span
     text: str
+    cell: int | None = None
 
 
 @dataclass(frozen=True)

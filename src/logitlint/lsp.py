@@ -43,6 +43,9 @@ class Analysis:
     text: str
     path: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # For a notebook cell: every cell of the notebook (number -> uri, version, text), where a fix's
+    # edits may land (the import a fix adds goes with the notebook's imports).
+    cells: dict[int, tuple[str, int | None, str]] = field(default_factory=dict)
 
 
 def uri_to_path(uri: str) -> str:
@@ -185,8 +188,9 @@ def build_server():
                 mapped = book.diagnostic(d)
                 if mapped.cell is not None and mapped.cell - 1 in by_cell:
                     by_cell[mapped.cell - 1].append(mapped)
+            documents = {index + 1: (doc.uri, doc.version, doc.source) for index, doc in enumerate(cells)}
             for index, doc in enumerate(cells):
-                self.analyses[doc.uri] = Analysis(doc.version, doc.source, path, by_cell[index])
+                self.analyses[doc.uri] = Analysis(doc.version, doc.source, path, by_cell[index], documents)
                 self.publish(doc.uri, doc.version, doc.source, by_cell[index])
 
         def publish(self, uri: str, version: int | None, text: str, found: list[Diagnostic]) -> None:
@@ -258,14 +262,13 @@ def build_server():
                     continue
                 lsp_diagnostic = self.to_lsp(d, lines)
                 if d.fix is not None and _wants(wanted, types.CodeActionKind.QuickFix):
-                    edits = [types.TextEdit(self.to_range(lines, e.span), e.text) for e in d.fix.edits]
                     actions.append(
                         types.CodeAction(
                             title=f"{d.fix.title} ({d.code})",
                             kind=types.CodeActionKind.QuickFix,
                             diagnostics=[lsp_diagnostic],
                             is_preferred=d.fix.safe,
-                            edit=self.edit(uri, document.version, edits),
+                            edit=self.fix_edit(analysis, uri, document.version, d.fix.edits),
                         )
                     )
                 if _wants(wanted, types.CodeActionKind.QuickFix):
@@ -291,6 +294,27 @@ def build_server():
                         )
                     )
             return actions
+
+        def fix_edit(self, analysis: Analysis, uri: str, version: int | None, edits):
+            """A fix's edits, each in its document (in a notebook, an import may go to another cell)."""
+            by_document: dict[str, tuple[int | None, list]] = {}
+            for e in edits:
+                target, target_version, text = (uri, version, analysis.text)
+                if e.cell is not None and e.cell in analysis.cells:
+                    target, target_version, text = analysis.cells[e.cell]
+                lines = text.splitlines(keepends=True) or [""]
+                by_document.setdefault(target, (target_version, []))[1].append(
+                    types.TextEdit(self.to_range(lines, e.span), e.text)
+                )
+            return types.WorkspaceEdit(
+                document_changes=[
+                    types.TextDocumentEdit(
+                        text_document=types.OptionalVersionedTextDocumentIdentifier(uri=target, version=target_version),
+                        edits=document_edits,
+                    )
+                    for target, (target_version, document_edits) in by_document.items()
+                ]
+            )
 
         def edit(self, uri: str, version: int | None, edits: list):
             return types.WorkspaceEdit(

@@ -87,13 +87,19 @@ class Notebook:
         )
         fix = d.fix
         if fix is not None:
-            edits = []
-            for edit in fix.edits:
-                c, start = self.to_cell(edit.span.line)
-                _, end = self.to_cell(edit.span.end_line)
-                edits.append(Edit(Span(start, edit.span.col, end, edit.span.end_col), edit.text))
-            fix = replace(fix, edits=tuple(edits))
+            edits = [self._edit(edit) for edit in fix.edits]
+            fix = replace(fix, edits=tuple(edits)) if None not in edits else None
         return replace(d, span=span, cell=cell + 1, related=related, fix=fix)
+
+    def _edit(self, edit: Edit) -> Edit | None:
+        """An edit of the virtual module as an edit of one cell (None if it spans cells)."""
+        cell, start = self.to_cell(edit.span.line)
+        end_cell, end = self.to_cell(edit.span.end_line)
+        if cell == -1 and edit.span == Span(edit.span.line, 0, edit.span.line, 0):
+            cell, start = end_cell, end = self.to_cell(edit.span.line + 1)  # inserted between cells: the next one
+        if cell == -1 or end_cell != cell:
+            return None
+        return Edit(Span(start, edit.span.col, end, edit.span.end_col), edit.text, cell + 1)
 
     # --- writing back ------------------------------------------------------------------------
     def with_virtual(self, virtual: str) -> str:

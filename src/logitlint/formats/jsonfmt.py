@@ -41,6 +41,7 @@ def diagnostic_dict(d: Diagnostic) -> dict[str, Any]:
                     "end_line": e.span.end_line,
                     "end_column": e.span.end_col + 1,
                     "content": e.text,
+                    **({"cell": e.cell} if e.cell is not None else {}),
                 }
                 for e in d.fix.edits
             ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from logitlint.analysis.losses import LOSS_WORDS
 from logitlint.analysis.values import Kind, Tensor
 from logitlint.diagnostics import Severity
 from logitlint.rules.base import Invalid, LossInputRule
@@ -28,18 +29,7 @@ class ProbabilityModelIntoLogitLoss(LossInputRule):
     name = "probability-model-into-logit-loss"
     severity = Severity.ERROR
     summary = "A model (or helper) whose output is probabilities feeds a loss that expects logits or log-probabilities"
-    requires = frozenset(
-        {
-            "cross_entropy",
-            "CrossEntropyLoss",
-            "nll_loss",
-            "NLLLoss",
-            "kl_div",
-            "KLDivLoss",
-            "binary_cross_entropy_with_logits",
-            "BCEWithLogitsLoss",
-        }
-    )
+    requires = LOSS_WORDS - {"binary_cross_entropy", "BCELoss"}  # the losses that expect logits or log-probs
     losses = frozenset({"cross_entropy", "nll_loss", "kl_div", "bce_with_logits"})
     what = (
         "Checks for a loss that expects logits (or log-probabilities) receiving the output of a model or "
