@@ -5,11 +5,12 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
-import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from logitlint.gitignore import GitIgnores
 
 # As ruff's defaults: folders that are never someone's source.
 DEFAULT_EXCLUDES = (
@@ -93,32 +94,15 @@ def discover(
                 errors.append((raw, "no such file or directory"))
             continue
         if path.is_dir():
-            tracked = _git_visible(path) if gitignore else None
-            for file in _walk(path, excludes):
-                if tracked is None or os.path.abspath(file) in tracked:
-                    found.setdefault(file, Discovered(file, False))
+            ignores = GitIgnores() if gitignore else None
+            for file in _walk(path, excludes, ignores):
+                found.setdefault(file, Discovered(file, False))
         else:
             found[path] = Discovered(path, True)
     return sorted(found.values(), key=lambda d: d.path.as_posix())
 
 
-def _git_visible(folder: Path) -> set[str] | None:
-    """Absolute paths of the files git does not ignore under ``folder`` (None outside a work tree)."""
-    try:
-        result = subprocess.run(
-            ["git", "-C", str(folder), "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", "."],
-            capture_output=True,
-            timeout=60,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if result.returncode != 0:
-        return None
-    base = os.path.abspath(folder)
-    return {os.path.join(base, name) for name in result.stdout.decode("utf-8", "surrogateescape").split("\0") if name}
-
-
-def _walk(root: Path, excludes: tuple[str, ...]) -> Iterator[Path]:
+def _walk(root: Path, excludes: tuple[str, ...], ignores: GitIgnores | None) -> Iterator[Path]:
     seen: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         try:
@@ -132,12 +116,18 @@ def _walk(root: Path, excludes: tuple[str, ...]) -> Iterator[Path]:
             continue
         seen.add(key)
         base = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if not excluded(base / d, excludes, root))
+        dirnames[:] = sorted(d for d in dirnames if not _skipped(base / d, excludes, root, ignores, is_dir=True))
         for name in sorted(filenames):
             if name.endswith(SUFFIXES):
                 file = base / name
-                if not excluded(file, excludes, root):
+                if not _skipped(file, excludes, root, ignores, is_dir=False):
                     yield file
+
+
+def _skipped(path: Path, excludes: tuple[str, ...], root: Path, ignores: GitIgnores | None, *, is_dir: bool) -> bool:
+    if excluded(path, excludes, root):
+        return True
+    return ignores is not None and ignores.ignored(os.path.abspath(path), is_dir=is_dir)
 
 
 def write_atomic(path: Path, data: bytes, expected: bytes | None = None) -> None:
