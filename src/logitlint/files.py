@@ -131,19 +131,31 @@ def _skipped(path: Path, excludes: tuple[str, ...], root: Path, ignores: GitIgno
 
 
 def write_atomic(path: Path, data: bytes, expected: bytes | None = None) -> None:
-    """Replace ``path``'s content with ``data`` atomically, keeping its permissions.
+    """Replace ``path``'s content with ``data`` atomically, keeping its permissions and owner.
 
-    With ``expected``, refuse (ChangedOnDisk) if the file no longer holds those bytes."""
+    With ``expected``, refuse (ChangedOnDisk) if the file no longer holds those bytes. A file with
+    more than one hard link is refused (WriteRefused): a rename would split it from its other
+    names, and writing in place could leave half a file if the process is killed. The temporary
+    file is named after this process (``.NAME.logitlint-PID-XXXX.tmp``), so a later run removes one
+    that a killed run left behind, and never one that a live process is still writing."""
     path = Path(os.path.realpath(path))  # through a symlink: replace the file, keep the link
     directory = path.parent
-    mode = stat.S_IMODE(os.stat(path).st_mode)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".logitlint", dir=directory)
+    info = os.stat(path)
+    if info.st_nlink > 1:
+        raise WriteRefused(f"has {info.st_nlink} hard links, which a fix would break; left as it is")
+    remove_stale_temporaries(path)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.logitlint-{os.getpid()}-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, mode)
+        os.chmod(temp, stat.S_IMODE(info.st_mode))
+        if (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
+            try:
+                os.chown(temp, info.st_uid, info.st_gid)
+            except PermissionError:
+                raise WriteRefused(f"cannot keep its owner (uid {info.st_uid}, gid {info.st_gid}); left as it is")
         if expected is not None and path.read_bytes() != expected:
             raise ChangedOnDisk(f"{path} changed on disk while it was being fixed; left as it is")
         os.replace(temp, path)
@@ -153,6 +165,36 @@ def write_atomic(path: Path, data: bytes, expected: bytes | None = None) -> None
         except OSError:
             pass
         raise
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Remove temporary files for ``path`` left by logitlint processes that no longer run."""
+    marker = f".{path.name}.logitlint-"
+    try:
+        names = [n for n in os.listdir(path.parent) if n.startswith(marker) and n.endswith(".tmp")]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(marker) :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            try:
+                os.unlink(path.parent / name)
+            except OSError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+class WriteRefused(Exception):
+    pass
 
 
 class ChangedOnDisk(Exception):

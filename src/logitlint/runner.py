@@ -7,6 +7,7 @@ unchanged tree reads, hashes and answers from the cache without it.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -16,7 +17,7 @@ from logitlint.analysis.project import ProjectIndex, module_info
 from logitlint.cache import Cache, Entry, digest
 from logitlint.config import Config, load_config
 from logitlint.diagnostics import Diagnostic, FileError
-from logitlint.files import ChangedOnDisk, discover, excluded, write_atomic
+from logitlint.files import ChangedOnDisk, WriteRefused, discover, excluded, remove_stale_temporaries, write_atomic
 from logitlint.limits import FileTimeout, TooComplex, deadline
 from logitlint.source import Source, SourceError
 
@@ -226,6 +227,8 @@ def fix_text(source: Source, path: str, config: RunConfig, *, notebook: bool = F
 
 def fix_file(path: Path, config: RunConfig, *, write: bool = True) -> FileReport:
     name = str(path)
+    if write:
+        remove_stale_temporaries(path)  # left by a run that was killed while writing this file
     notebook = path.suffix == ".ipynb"
     try:
         data = _read(path)
@@ -237,8 +240,19 @@ def fix_file(path: Path, config: RunConfig, *, write: bool = True) -> FileReport
     if report.error is None and report.changed and write:
         try:
             write_atomic(path, source.to_bytes(report.fixed), expected=data)
-        except (OSError, ChangedOnDisk) as exc:
-            report.error = FileError(name, _describe(exc))
+        except (OSError, ChangedOnDisk, WriteRefused) as exc:  # read-only folder, full disk, ...
+            return _not_written(path, config, exc)
+    return report
+
+
+def _not_written(path: Path, config: RunConfig, exc: BaseException) -> FileReport:
+    """The file as it still is on disk: its findings, none counted as fixed, and why."""
+    report = check_file(path, config)
+    if isinstance(exc, OSError):
+        message = f"cannot write: {exc.strerror or exc}; not fixed"
+    else:
+        message = f"not fixed: {exc}" if isinstance(exc, WriteRefused) else str(exc)
+    report.error = FileError(str(path), message)
     return report
 
 
@@ -269,6 +283,33 @@ def _start_worker(config: RunConfig, fix: bool, write: bool) -> None:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
 
 
+def _start_pool_worker(config: RunConfig, fix: bool, write: bool) -> None:
+    _start_worker(config, fix, write)
+    signal.signal(signal.SIGINT, _interrupted_worker)
+
+
+def _interrupted_worker(signum, frame) -> None:
+    """Ctrl-C reaches every worker: one busy with a file unwinds (a write in progress removes its
+    temporary file) and then exits; an idle one exits at once. The parent says it was interrupted."""
+    if _BUSY:
+        raise KeyboardInterrupt
+    os._exit(130)
+
+
+_BUSY = False
+
+
+def _pool_work(path: Path) -> FileReport:
+    global _BUSY
+    _BUSY = True
+    try:
+        return _work(path)
+    except KeyboardInterrupt:
+        os._exit(130)
+    finally:
+        _BUSY = False
+
+
 def _execute(paths: list[Path], config: RunConfig, fix: bool, write: bool) -> list[FileReport]:
     jobs = config.jobs or os.cpu_count() or 1
     if jobs <= 1 or len(paths) < PARALLEL_FROM:
@@ -282,9 +323,9 @@ def _execute(paths: list[Path], config: RunConfig, fix: bool, write: bool) -> li
     order = sorted(range(len(paths)), key=lambda i: -_size(paths[i]))
     results: list[FileReport | None] = [None] * len(paths)
     with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(config, fix, write)
+        max_workers=jobs, mp_context=context, initializer=_start_pool_worker, initargs=(config, fix, write)
     ) as pool:
-        for done, (index, report) in enumerate(zip(order, pool.map(_work, [paths[i] for i in order], chunksize=4))):
+        for done, (index, report) in enumerate(zip(order, pool.map(_pool_work, [paths[i] for i in order], chunksize=4))):
             results[index] = _report_progress(config, done, len(paths), report)
     return results  # type: ignore[return-value]
 
