@@ -26,6 +26,7 @@ try:
 except ImportError:  # pragma: no cover - the lsp extra is not installed
     types = None  # type: ignore[assignment]
 
+from logitlint.lsp_stream import ResyncingInput
 from logitlint import __version__
 from logitlint.diagnostics import Diagnostic, Span
 from logitlint.runner import Overrides, RunConfig
@@ -465,5 +466,5 @@ def _wants(only, kind: str, *, explicit_only: bool = False) -> bool:
 
 def main() -> int:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
-    build_server().start_io()
+    build_server().start_io(stdin=ResyncingInput(sys.stdin.buffer))  # type: ignore[arg-type]
     return 0
