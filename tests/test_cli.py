@@ -144,3 +144,20 @@ def test_fix_does_not_shadow_a_name_in_use():
     source = "from torch import log, sigmoid\nF = 3\n\n\ndef f(x):\n    return log(sigmoid(x))\n"
     fixed = run_cli("fix", "-", stdin=source).stdout
     assert "import torch\n" in fixed and "torch.nn.functional.logsigmoid(x)" in fixed and "F = 3" in fixed
+
+
+def test_cross_entropy_over_log_softmax_is_information_and_entropy_is_not_reported(tmp_path):
+    """Issue 12 point 9: the written-out soft cross-entropy over log_softmax is stable already (a
+    simplification, not a warning); an entropy of the model's own distribution is not a cross-entropy."""
+    (tmp_path / "losses.py").write_text(
+        "import torch\nimport torch.nn.functional as F\n\n\n"
+        "def stable(x, t):\n    return -(t * F.log_softmax(x, 1)).sum(1).mean()\n\n\n"
+        "def fragile(x, t):\n    return -(t * torch.log(F.softmax(x, 1))).sum(1).mean()\n\n\n"
+        "def entropy(x):\n    logp = F.log_softmax(x, -1)\n    return -(logp.exp() * logp).sum(-1).mean()\n"
+    )
+    result = run_cli("check", "--no-cache", "--format", "json", "--select", "LGT209", str(tmp_path))
+    found = {d["line"]: d for d in json.loads(result.stdout)["diagnostics"]}
+    assert set(found) == {6, 10}, found
+    assert found[6]["severity"] == "info"
+    assert "already stable" in found[6]["message"] and "stable where" not in found[6]["message"]
+    assert found[10]["severity"] == "warning"
