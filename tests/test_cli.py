@@ -161,3 +161,16 @@ def test_cross_entropy_over_log_softmax_is_information_and_entropy_is_not_report
     assert found[6]["severity"] == "info"
     assert "already stable" in found[6]["message"] and "stable where" not in found[6]["message"]
     assert found[10]["severity"] == "warning"
+
+
+def test_parenthesised_operand_of_a_log_is_checked(tmp_path):
+    """A parenthesised softmax under a log (with or without an eps) is read, not copied: a rule that
+    reports on the softmax itself (LGT301) must find it in the file (found by fuzzing)."""
+    (tmp_path / "p.py").write_text(
+        "import torch\nimport torch.nn.functional as F\nlp = torch.log((F.softmax(a + b)))\n"
+        "lr = torch.log((F.softmax(z)) + 1e-8)\n"
+    )
+    result = run_cli("check", "--no-cache", "--no-source", str(tmp_path))
+    assert result.returncode == 1, result.stderr
+    codes = sorted((line.split(":")[1], line.split()[1]) for line in result.stdout.splitlines() if ": LGT" in line)
+    assert codes == [("3", "LGT201"), ("3", "LGT301"), ("4", "LGT202"), ("4", "LGT301")], result.stdout

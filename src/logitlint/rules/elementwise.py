@@ -39,7 +39,7 @@ def _sigmoid_under_log(arg: cst.BaseExpression, ctx: RuleContext):
     Reads ``S``, ``1 - S``, ``S + eps``, ``1 - S + eps``, ``1 + eps - S`` and the ``clamp(min=eps)`` forms."""
     inner = eps_guarded(arg, ctx)
     guarded = inner is not None
-    arg = syntax.unparenthesized(inner if inner is not None else arg)
+    arg = inner if inner is not None else arg  # nodes of the tree (rules report on what is evaluated)
     negate = False
     if isinstance(arg, cst.BinaryOperation) and isinstance(arg.operator, cst.Subtract):
         one = arg.left if _is_one(arg.left) else eps_guarded(arg.left, ctx)

@@ -166,8 +166,7 @@ log_probs = F.log_softmax(logits, dim=1)
 
 def eps_guarded(arg: cst.BaseExpression, ctx: RuleContext) -> cst.BaseExpression | None:
     """``S`` in ``S + eps``, ``eps + S``, ``S.clamp(min=eps)`` or ``torch.clamp(S, eps, 1)``: the
-    tensor a small constant keeps away from 0 under a log."""
-    arg = syntax.unparenthesized(arg)
+    tensor a small constant keeps away from 0 under a log (a node of the tree, never a copy)."""
     if isinstance(arg, cst.BinaryOperation) and isinstance(arg.operator, cst.Add):
         for guarded, eps in ((arg.left, arg.right), (arg.right, arg.left)):
             if _small_constant(eps):
