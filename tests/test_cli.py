@@ -144,3 +144,33 @@ def test_fix_does_not_shadow_a_name_in_use():
     source = "from torch import log, sigmoid\nF = 3\n\n\ndef f(x):\n    return log(sigmoid(x))\n"
     fixed = run_cli("fix", "-", stdin=source).stdout
     assert "import torch\n" in fixed and "torch.nn.functional.logsigmoid(x)" in fixed and "F = 3" in fixed
+
+
+def test_cross_entropy_over_log_softmax_is_information_and_entropy_is_not_reported(tmp_path):
+    """Issue 12 point 9: the written-out soft cross-entropy over log_softmax is stable already (a
+    simplification, not a warning); an entropy of the model's own distribution is not a cross-entropy."""
+    (tmp_path / "losses.py").write_text(
+        "import torch\nimport torch.nn.functional as F\n\n\n"
+        "def stable(x, t):\n    return -(t * F.log_softmax(x, 1)).sum(1).mean()\n\n\n"
+        "def fragile(x, t):\n    return -(t * torch.log(F.softmax(x, 1))).sum(1).mean()\n\n\n"
+        "def entropy(x):\n    logp = F.log_softmax(x, -1)\n    return -(logp.exp() * logp).sum(-1).mean()\n"
+    )
+    result = run_cli("check", "--no-cache", "--format", "json", "--select", "LGT209", str(tmp_path))
+    found = {d["line"]: d for d in json.loads(result.stdout)["diagnostics"]}
+    assert set(found) == {6, 10}, found
+    assert found[6]["severity"] == "info"
+    assert "already stable" in found[6]["message"] and "stable where" not in found[6]["message"]
+    assert found[10]["severity"] == "warning"
+
+
+def test_parenthesised_operand_of_a_log_is_checked(tmp_path):
+    """A parenthesised softmax under a log (with or without an eps) is read, not copied: a rule that
+    reports on the softmax itself (LGT301) must find it in the file (found by fuzzing)."""
+    (tmp_path / "p.py").write_text(
+        "import torch\nimport torch.nn.functional as F\nlp = torch.log((F.softmax(a + b)))\n"
+        "lr = torch.log((F.softmax(z)) + 1e-8)\n"
+    )
+    result = run_cli("check", "--no-cache", "--no-source", str(tmp_path))
+    assert result.returncode == 1, result.stderr
+    codes = sorted((line.split(":")[1], line.split()[1]) for line in result.stdout.splitlines() if ": LGT" in line)
+    assert codes == [("3", "LGT201"), ("3", "LGT301"), ("4", "LGT202"), ("4", "LGT301")], result.stdout

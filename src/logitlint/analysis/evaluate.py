@@ -307,16 +307,21 @@ class Evaluator:
                     dim=dim[0],
                     ndim=ndim,
                     origin=Origin("a tensor normalised by its sum", node, self.unit),
+                    dist=self.distribution("normalised", node.left, dim[0]),
                 )
         del right
         if isinstance(node.operator, cst.Subtract) and syntax.shifted_by_max(node):
             return Tensor(Kind.TENSOR, "nonpositive", origin=Origin("a max-shifted tensor", node, self.unit))
+        if syntax.negated_square(node):
+            return Tensor(Kind.TENSOR, "nonpositive", origin=Origin("a Gaussian exponent", node, self.unit))
         return UNKNOWN
 
     def _eval_UnaryOperation(self, node: cst.UnaryOperation) -> Value:
         self.eval(node.expression)
         if isinstance(node.operator, cst.Minus) and self._is_abs(node.expression):
             return Tensor(Kind.TENSOR, "nonpositive", origin=Origin("`-abs(...)`", node, self.unit))
+        if syntax.negated_square(node):
+            return Tensor(Kind.TENSOR, "nonpositive", origin=Origin("a Gaussian exponent", node, self.unit))
         return UNKNOWN
 
     def _is_abs(self, node: cst.BaseExpression) -> bool:
@@ -634,7 +639,8 @@ class Evaluator:
             )
             origin = layer.origin or Origin(op, node, self.unit)
             dim = layer.dim if op in _SOFTMAX_OPS else None
-            return Tensor(kind, op, dim=dim, ndim=ndim, ndim_evidence=evidence, origin=origin, producer=producer)
+            dist = self.distribution(op, operand, dim)
+            return Tensor(kind, op, dim, ndim, evidence, origin, producer, dist=dist)
         params = torchapi.SIGNATURES.get(signature or "", ("input", "dim"))
         bound = syntax.bind_args(node, params)
         dim_node = bound.get("dim")
@@ -653,7 +659,16 @@ class Evaluator:
         )
         dim = syntax.int_literal(dim_node) if op in _SOFTMAX_OPS else None
         origin = Origin(f"`{self.code(node.func)}(...)` output", node, self.unit)
-        return Tensor(kind, op, dim=dim, ndim=ndim, ndim_evidence=evidence, origin=origin, producer=producer)
+        dist = self.distribution(op, operand, dim)
+        return Tensor(kind, op, dim, ndim, evidence, origin, producer, dist=dist)
+
+    def distribution(self, op: str, operand: cst.BaseExpression, dim: int | None) -> tuple:
+        """Which distribution a softmax/sigmoid-family call makes (``Tensor.dist``): softmax and
+        log_softmax of the same operand, read with the same bindings, over the same dim, are one."""
+        family = {"log_softmax": "softmax", "logsigmoid": "sigmoid"}.get(op, op)
+        names = sorted(set(syntax.read_names(operand)))
+        scope = self.scope.qualname if self.scope is not None else ""
+        return (family, scope, self.code(operand), tuple((n, self.stamp_of(n) or 0) for n in names), dim)
 
     def _call_state(self, node: cst.Call) -> tuple[tuple[tuple[str, int], ...], bool]:
         """Stamps of every name a producer call reads, if it could be re-evaluated elsewhere."""

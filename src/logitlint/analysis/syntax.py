@@ -63,6 +63,38 @@ def shifted_by_max(node: cst.BaseExpression) -> bool:
             return False
 
 
+def negated_square(node: cst.BaseExpression) -> bool:
+    """``-x ** 2``, ``-x.pow(2) / (2 * s ** 2)``, ``-c * (x - m) ** 2``: a Gaussian exponent (so <= 0).
+    One negated factor and a squared one in a product or quotient; the other factors are taken to be
+    positive scales (a missed finding beats a false one)."""
+    factors = _factors(unparenthesized(node))
+    negated = [f for f in factors if isinstance(f, cst.UnaryOperation) and isinstance(f.operator, cst.Minus)]
+    if len(negated) != 1:
+        return False
+    inner = _factors(unparenthesized(negated[0].expression))  # type: ignore[attr-defined]
+    return any(_is_square(f) for f in [*factors, *inner])
+
+
+def _factors(node: cst.BaseExpression) -> list[cst.BaseExpression]:
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Multiply, cst.Divide)):
+        right = [node.right] if isinstance(node.operator, cst.Divide) else _factors(unparenthesized(node.right))
+        return [*_factors(unparenthesized(node.left)), *right]
+    return [node]
+
+
+def _is_square(node: cst.BaseExpression) -> bool:
+    node = unparenthesized(node)
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Power):
+        return number_literal(node.right) == 2.0
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        name = node.func.attr.value
+        if name == "square" and len(node.args) <= 1:
+            return True  # x.square(), torch.square(x)
+        if name == "pow" and node.args:
+            return number_literal(node.args[-1].value) == 2.0  # x.pow(2), torch.pow(x, 2)
+    return False
+
+
 def is_true(node: cst.BaseExpression | None) -> bool:
     return isinstance(node, cst.Name) and node.value == "True"
 

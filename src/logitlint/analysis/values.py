@@ -133,6 +133,10 @@ class Tensor(Value):
     # return, via a summary).
     via: str = field(default="direct", compare=False)
     model: str | None = field(default=None, compare=False)  # set when via == "call" from a model
+    # Which distribution these (log-)probabilities are: the producer's scope, operand text, operand
+    # bindings and dim. Kept through log/exp and kind-preserving steps, so that ``p * log(p)`` and
+    # ``logp.exp() * logp`` (an entropy) are told apart from a cross-entropy with other targets.
+    dist: tuple | None = field(default=None, compare=False, repr=False)
 
     def portable(self) -> Value:
         return replace(self, producer=None)
@@ -262,6 +266,7 @@ def merge(a: Value, b: Value) -> Value:
             ndim=a.ndim if a.ndim == b.ndim else None,
             producer=a.producer if a.producer is b.producer else None,
             via=a.via if a.via == b.via else "variable",
+            dist=a.dist if a.dist == b.dist else None,
         )
     if isinstance(a, TupleValue) and isinstance(b, TupleValue) and len(a.items) == len(b.items):
         return TupleValue(tuple(merge(x, y) for x, y in zip(a.items, b.items)))

@@ -10,7 +10,7 @@ from logitlint.analysis import syntax, torchapi
 from logitlint.analysis.values import Kind, Tensor
 from logitlint.diagnostics import FixClass, Severity
 from logitlint.rules.base import Invalid, Rule
-from logitlint.rules.log_softmax import log_argument
+from logitlint.rules.log_softmax import eps_guarded, log_argument
 from logitlint.rules.manual import stabilised
 from logitlint.rules.rewrite import describe, visible_logits
 
@@ -34,22 +34,47 @@ def _negated(text: str, node: cst.BaseExpression) -> str:
     return f"-{text}" if syntax.is_atomic(syntax.unparenthesized(node)) and not text.startswith("-") else f"-({text})"
 
 
+def _sigmoid_under_log(arg: cst.BaseExpression, ctx: RuleContext):
+    """For the argument of a log: (the sigmoid node, is it ``1 - sigmoid``, is an eps added), else None.
+    Reads ``S``, ``1 - S``, ``S + eps``, ``1 - S + eps``, ``1 + eps - S`` and the ``clamp(min=eps)`` forms."""
+    inner = eps_guarded(arg, ctx)
+    guarded = inner is not None
+    arg = inner if inner is not None else arg  # nodes of the tree (rules report on what is evaluated)
+    negate = False
+    if isinstance(arg, cst.BinaryOperation) and isinstance(arg.operator, cst.Subtract):
+        one = arg.left if _is_one(arg.left) else eps_guarded(arg.left, ctx)
+        if one is None or not _is_one(one):
+            return None
+        guarded, negate = guarded or one is not arg.left, True
+        arg = arg.right
+    value = ctx.value(arg)
+    if not isinstance(value, Tensor) or value.kind is not Kind.PROBS or value.source != "sigmoid":
+        return None
+    return arg, value, negate, guarded
+
+
 class LogOfSigmoid(Rule):
     code = "LGT204"
     name = "log-of-sigmoid"
     severity = Severity.WARNING
     fix_class = FixClass.FINITE
-    summary = "log(sigmoid(x)) or log(1 - sigmoid(x)): use F.logsigmoid(x) / F.logsigmoid(-x)"
+    summary = "log(sigmoid(x)) or log(1 - sigmoid(x)), with or without an eps: use F.logsigmoid(x) / F.logsigmoid(-x)"
     requires = frozenset({"log"})
-    what = "Checks for `torch.log(torch.sigmoid(x))`, `torch.sigmoid(x).log()` and `torch.log(1 - torch.sigmoid(x))`."
+    what = (
+        "Checks for `torch.log(torch.sigmoid(x))`, `torch.sigmoid(x).log()` and `torch.log(1 - torch.sigmoid(x))`, "
+        "and the same with an eps: `torch.log(torch.sigmoid(x) + 1e-8)`, `torch.log(1 - torch.sigmoid(x) + eps)`, "
+        "`torch.log(torch.sigmoid(x).clamp(min=eps))`, `torch.log(torch.clamp(1 - torch.sigmoid(x), eps, 1))`. "
+        "(LGT202 is the eps form for softmax; a sigmoid under a log is this rule's in every form.)"
+    )
     why = (
         "`log(sigmoid(x))` is -inf for x <= -88.75 (f32); `log(1 - sigmoid(x))` is -inf from x = 16.75 "
-        "and already off by more than 0.01 from x = 12.1 (f32), because `1 - sigmoid(x)` cancels. "
+        "and already off by more than 0.01 from x = 12.1 (f32), because `1 - sigmoid(x)` cancels. An eps "
+        "hides the -inf but caps the log at `log(eps)` (-18.42 for 1e-8) and leaves the cancellation. "
         "`F.logsigmoid` computes both stably (`torch.logsigmoid` does not exist)."
     )
     example = """```python
 log_p = torch.log(torch.sigmoid(x))
-log_not_p = torch.log(1 - torch.sigmoid(x))
+log_not_p = torch.log(1 - torch.sigmoid(x) + 1e-8)
 ```"""
     use_instead = """```python
 log_p = F.logsigmoid(x)
@@ -57,34 +82,50 @@ log_not_p = F.logsigmoid(-x)
 ```"""
     fix_safety = (
         "**finite** (safe): the same value (1 ulp) where the original is finite, and finite where it is "
-        "-inf; the fix adds `import torch.nn.functional as F` when needed and parenthesises the negated operand."
+        "-inf; the fix adds `import torch.nn.functional as F` when needed and parenthesises the negated operand. "
+        "With an eps the fix is **value-change** (unsafe), as LGT202's: removing the eps changes values where "
+        "the probability is tiny (by about eps elsewhere)."
     )
     valid = (
         "import torch.nn.functional as F\nlp = F.logsigmoid(x)\n",
         "import torch\nlp = torch.log(1 - p)\n",
         "import torch\nlp = torch.log(torch.sigmoid(x) * 0.5 + 0.25)\n",
+        "import torch\nlp = torch.log(torch.sigmoid(x) + 0.5)\n",
+        "import torch\nlp = torch.log(2 - torch.sigmoid(x) + 1e-8)\n",
+        "import torch\nlp = torch.log(torch.sigmoid(x).clamp(max=1e-6))\n",
+        "import torch\nlp = torch.log(p + 1e-8)\n",
     )
     invalid = (
         Invalid("import torch\nlp = torch.log(torch.sigmoid(x))\n", at="torch.log(torch.sigmoid(x))"),
         Invalid("import torch\nlq = torch.log(1 - torch.sigmoid(a + b))\n", at="torch.log(1 - torch.sigmoid(a + b))"),
         Invalid("import torch\np = x.sigmoid()\nlp = p.log()\n", at="p.log()"),
+        Invalid("import torch\nlp = torch.log(torch.sigmoid(d) + 1e-8)\n", at="torch.log(torch.sigmoid(d) + 1e-8)"),
+        Invalid(
+            "import torch\neps = 1e-7\nlq = torch.log(1 - torch.sigmoid(x) + eps)\n",
+            at="torch.log(1 - torch.sigmoid(x) + eps)",
+        ),
+        Invalid(
+            "import torch\np = torch.sigmoid(x)\nlp = torch.log(p.clamp(min=1e-6))\n", at="torch.log(p.clamp(min=1e-6))"
+        ),
+        Invalid(
+            "import torch\np = torch.sigmoid(x)\nlq = torch.log(torch.clamp(1 - p, 1e-6, 1.0))\n",
+            at="torch.log(torch.clamp(1 - p, 1e-6, 1.0))",
+        ),
+        Invalid("import torch\nlq = (1 + 1e-8 - torch.sigmoid(x)).log()\n", at="(1 + 1e-8 - torch.sigmoid(x)).log()"),
     )
 
     def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
         arg = log_argument(node, ctx)
-        if arg is None:
+        found = _sigmoid_under_log(arg, ctx) if arg is not None else None
+        if found is None:
             return
-        negate = False
-        probs_node = arg
-        if isinstance(arg, cst.BinaryOperation) and isinstance(arg.operator, cst.Subtract) and _is_one(arg.left):
-            probs_node, negate = arg.right, True
-        value = ctx.value(probs_node)
-        if not isinstance(value, Tensor) or value.kind is not Kind.PROBS or value.source != "sigmoid":
-            return
+        probs_node, value, negate, guarded = found
         form = "log(1 - sigmoid(x))" if negate else "log of sigmoid"
+        x = "-x" if negate else "x"
+        guard = " guarded by an eps" if guarded else ""
         message = (
-            f"{form}: {describe(value, ctx, probs_node)} under a log; use `F.logsigmoid("
-            f"{'-x' if negate else 'x'})`, which is finite for every x"
+            f"{form}: {describe(value, ctx, probs_node)} under a log{guard}; use `F.logsigmoid({x})`, "
+            "which is finite for every x" + (" and needs no eps" if guarded else "")
         )
         fix = None
         logits = visible_logits(value, probs_node, ctx)
@@ -94,8 +135,9 @@ log_not_p = F.logsigmoid(-x)
             operand = _negated(operand, logits) if negate else operand
             fix = ctx.fix(
                 self,
-                f"Use F.logsigmoid({'-x' if negate else 'x'})",
+                f"Use F.logsigmoid({x})" + (" (removes the eps)" if guarded else ""),
                 [ctx.replace(node, f"{spelled[0]}({operand})"), *spelled[1]],
+                fix_class=FixClass.VALUE_CHANGE if guarded else None,
             )
         ctx.report(self, node, message, fix=fix)
 
@@ -312,6 +354,23 @@ def _integer_valued(node: cst.BaseExpression, ctx: RuleContext) -> bool:
     return isinstance(func, cst.Attribute) and func.attr.value in ("floor", "ceil", "round", "trunc", "long", "int")
 
 
+_ROUNDING = frozenset({"round", "floor", "ceil", "trunc", "long", "int"})
+
+
+def _rounded(node: cst.BaseExpression, ctx: RuleContext) -> bool:
+    """Is ``node`` rounded to a whole number right away (``torch.round(node)``, ``(node).long()``)?"""
+    parent = ctx.parent(node)
+    if not isinstance(parent, cst.Call):
+        return False
+    func = parent.func
+    if isinstance(func, cst.Attribute) and func.attr.value in _ROUNDING:
+        if func.value is node and not parent.args:
+            return True  # (exp(x) - 1).round()
+        qual = ctx.callee(parent)
+        return qual is not None and qual.startswith("torch.") and qual.rsplit(".", 1)[1] in _ROUNDING
+    return False
+
+
 class Log1pExpm1(Rule):
     code = "LGT208"
     name = "log1p-expm1"
@@ -319,7 +378,7 @@ class Log1pExpm1(Rule):
     fix_class = FixClass.PRECISION
     summary = "log(1 + x) / exp(x) - 1 lose precision for small x: use torch.log1p / torch.expm1"
     requires = frozenset({"log", "exp"})
-    what = "Checks for `torch.log(1 + x)` (either order) and `torch.exp(x) - 1`."
+    what = "Checks for `torch.log(1 + x)` (either order), `torch.exp(x) - 1` and `-1 + torch.exp(x)`."
     why = (
         "For small x, `1 + x` and `exp(x) - 1` cancel: at x = 1e-6 the float32 result is 4.6% off, at "
         "1e-8 it is 0 (100% off); float16 and bfloat16 are 100% off at 1e-4. `log1p` and `expm1` stay accurate."
@@ -341,12 +400,18 @@ z = torch.expm1(x)
         "import torch\ny = torch.log(2 + x)\nz = torch.exp(x) - 2\n",
         "import math\ny = math.log(1 + x)\n",
         "import torch\nscale = torch.log(1 + torch.floor(positions / window))\n",
+        "import torch\nz = -2 + torch.exp(v)\nw = a - 1 + torch.exp(v)\nu = torch.exp(v) + -1 * c\n",
+        # rounded to a whole number at once: the precision lost is below the rounding
+        "import torch\nn = torch.clamp(torch.round(torch.exp(log_d) - 1).long(), min=1)\n",
+        "import torch\nn = (log_d.exp() - 1).floor()\n",
     )
     invalid = (
         Invalid("import torch\ny = torch.log(1 + x)\n", at="torch.log(1 + x)"),
         Invalid("import torch\ny = torch.log(x + 1.0)\n", at="torch.log(x + 1.0)"),
         Invalid("import torch\nz = torch.exp(x) - 1\n", at="torch.exp(x) - 1"),
         Invalid("import torch\nz = 2 * (x.exp() - 1)\n", at="x.exp() - 1"),
+        Invalid("import torch\nz = -1 + torch.exp(v)\n", at="-1 + torch.exp(v)"),
+        Invalid("import torch\nz = (-1.0 + v.exp()) / v\n", at="-1.0 + v.exp()"),
         Invalid(  # exp(-|x|) cannot overflow (not LGT207), but log(1 + tiny) still loses it
             "import torch\nv = torch.log(1 + torch.exp(-torch.abs(x)))\n", at="torch.log(1 + torch.exp(-torch.abs(x)))"
         ),
@@ -373,11 +438,17 @@ z = torch.expm1(x)
         ctx.report(self, node, "log(1 + x) loses precision where x may be small: use `torch.log1p(x)`", fix=fix)
 
     def on_binary(self, node: cst.BinaryOperation, ctx: RuleContext) -> None:
-        if not isinstance(node.operator, cst.Subtract) or not _is_one(node.right):
+        if isinstance(node.operator, cst.Subtract) and _is_one(node.right):
+            exp = node.left  # exp(x) - 1
+        elif isinstance(node.operator, cst.Add) and syntax.number_literal(node.left) == -1.0:
+            exp = node.right  # -1 + exp(x)
+        else:
             return
-        value = _tensor(node.left, ctx, "exp") or _tensor(node.left, ctx, "exp_nonpositive")
+        value = _tensor(exp, ctx, "exp") or _tensor(exp, ctx, "exp_nonpositive")
         if value is None or value.producer is None or value.via != "direct" or value.producer.operand is None:
             return
+        if _rounded(node, ctx):
+            return  # round(exp(x) - 1): the last digits do not survive the rounding anyway
         spelled = ctx.spell("torch.expm1")
         fix = None
         if spelled is not None:

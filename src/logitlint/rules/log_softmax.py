@@ -154,42 +154,35 @@ log_probs = F.log_softmax(logits, dim=1)
 
     def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
         arg = log_argument(node, ctx)
-        if arg is None:
+        probs = eps_guarded(arg, ctx) if arg is not None else None
+        value = softmax_value(probs, ctx) if probs is not None else None
+        if value is None:
             return
-        probs = self._guarded_softmax(arg, ctx)
-        if probs is None:
-            return
-        value = softmax_value(probs, ctx)
-        assert value is not None
+        assert probs is not None
         message = f"log of {describe(value, ctx, probs)} guarded by an eps: use log_softmax, which needs no eps"
         fix = log_softmax_fix(self, value, probs, node, ctx, "Use log_softmax (removes the eps)")
         ctx.report(self, node, message, fix=fix)
 
-    @staticmethod
-    def _guarded_softmax(arg: cst.BaseExpression, ctx: RuleContext) -> cst.BaseExpression | None:
-        """The softmax operand of ``S + eps`` / ``S.clamp(min=eps)`` / ``torch.clamp(S, eps, 1)``."""
-        if isinstance(arg, cst.BinaryOperation) and isinstance(arg.operator, cst.Add):
-            for probs, eps in ((arg.left, arg.right), (arg.right, arg.left)):
-                if softmax_value(probs, ctx) is not None and _small_constant(eps):
-                    return probs
-            return None
-        if not isinstance(arg, cst.Call):
-            return None
-        qual = ctx.callee(arg)
-        if qual in ("torch.clamp", "torch.clip", "torch.clamp_min") and arg.args:
-            probs, rest = arg.args[0].value, arg.args[1:]
-        elif (
-            isinstance(arg.func, cst.Attribute)
-            and arg.func.attr.value in ("clamp", "clip", "clamp_min")
-            and qual is None
-        ):
-            probs, rest = arg.func.value, arg.args
-        else:
-            return None
-        lower = next((a.value for a in rest if a.keyword is None or a.keyword.value == "min"), None)
-        if softmax_value(probs, ctx) is not None and lower is not None and _small_constant(lower):
-            return probs
+
+def eps_guarded(arg: cst.BaseExpression, ctx: RuleContext) -> cst.BaseExpression | None:
+    """``S`` in ``S + eps``, ``eps + S``, ``S.clamp(min=eps)`` or ``torch.clamp(S, eps, 1)``: the
+    tensor a small constant keeps away from 0 under a log (a node of the tree, never a copy)."""
+    if isinstance(arg, cst.BinaryOperation) and isinstance(arg.operator, cst.Add):
+        for guarded, eps in ((arg.left, arg.right), (arg.right, arg.left)):
+            if _small_constant(eps):
+                return guarded
         return None
+    if not isinstance(arg, cst.Call):
+        return None
+    qual = ctx.callee(arg)
+    if qual in ("torch.clamp", "torch.clip", "torch.clamp_min") and arg.args:
+        guarded, rest = arg.args[0].value, arg.args[1:]
+    elif isinstance(arg.func, cst.Attribute) and arg.func.attr.value in ("clamp", "clip", "clamp_min") and qual is None:
+        guarded, rest = arg.func.value, arg.args
+    else:
+        return None
+    lower = next((a.value for a in rest if a.keyword is None or a.keyword.value == "min"), None)
+    return guarded if lower is not None and _small_constant(lower) else None
 
 
 def _small_constant(node: cst.BaseExpression) -> bool:

@@ -64,6 +64,9 @@ probs = torch.softmax(logits, dim=1)
         "import torch\np = torch.softmax(x, dim=1)\n",
         "import torch\ne = torch.exp(x - x.max(dim=1, keepdim=True).values)\np = e / e.sum(dim=1, keepdim=True)\n",
         "import torch\np = torch.exp(x) / torch.exp(y).sum(dim=1, keepdim=True)\n",
+        # a Gaussian kernel: the exponent is <= 0, nothing overflows
+        "import torch\ng = torch.exp(-x.pow(2.0) / (2 * sigma.pow(2.0)))\nk = g / g.sum(-1, keepdim=True)\n",
+        "import torch\nw = torch.exp(-c * (img - centers) ** 2)\nw = w / torch.sum(w, dim=-1, keepdim=True)\n",
     )
     invalid = (
         Invalid(
@@ -74,6 +77,9 @@ probs = torch.softmax(logits, dim=1)
         Invalid(
             "import torch\np = torch.exp(x) / torch.sum(torch.exp(x), 1)\n",
             at="torch.exp(x) / torch.sum(torch.exp(x), 1)",
+        ),
+        Invalid(  # a square that is not negated can overflow
+            "import torch\ng = torch.exp(x ** 2)\nk = g / g.sum(-1, keepdim=True)\n", at="g / g.sum(-1, keepdim=True)"
         ),
     )
 
@@ -120,13 +126,16 @@ class ManualCrossEntropy(Rule):
     requires = frozenset({"log", "log_softmax"})
     what = (
         "Checks for cross-entropy with probability targets written by hand: `-(p * torch.log(F.softmax(x, 1)))"
-        ".sum(1).mean()`, `-(p * F.log_softmax(x, 1)).sum(dim=1).mean()` and close variants (`torch.sum`, "
-        "`torch.mean`, the minus inside)."
+        ".sum(1).mean()` (a warning: it is fragile) and close variants (`torch.sum`, `torch.mean`, the minus "
+        "inside). The same sum over `F.log_softmax(x, 1)` is already stable: it is reported as information "
+        "only, as a simplification. The entropy of a distribution (`-(p * torch.log(p))`, "
+        "`-(logp.exp() * logp)`: the targets are the same distribution) is not a cross-entropy and is left alone."
     )
     why = (
-        "The hand-written form is NaN where a probability is 0 and the softmax underflows (0 * -inf), and "
-        "it costs an extra pass; `F.cross_entropy(x, p)` accepts probability targets (PyTorch >= 1.10) "
-        "and computes exactly `-(p * log_softmax(x, 1)).sum(1).mean()`, stably."
+        "The hand-written form over `log(softmax(x))` is NaN where a probability is 0 and the softmax underflows "
+        "(0 * -inf), and it costs an extra pass; `F.cross_entropy(x, p)` accepts probability targets "
+        "(PyTorch >= 1.10) and computes exactly `-(p * log_softmax(x, 1)).sum(1).mean()`, stably. Written "
+        "over `log_softmax` the sum is stable already, and `F.cross_entropy` only says what it means."
     )
     example = """```python
 loss = -(soft_targets * torch.log(F.softmax(logits, dim=1))).sum(dim=1).mean()
@@ -136,13 +145,19 @@ loss = F.cross_entropy(logits, soft_targets)
 ```"""
     fix_safety = (
         "**finite** (safe): `F.cross_entropy(x, p)` equals `-(p * log_softmax(x, 1)).sum(1).mean()` exactly "
-        "(difference 0.0 measured), and is finite where the original is NaN. Offered only for a plain mean "
-        "over the samples and a log-softmax over the class dim; weights would change what `mean` divides by."
+        "(difference 0.0 measured), and is finite where the `log(softmax)` original is NaN; over `log_softmax` "
+        "the fix is **exact**. Offered only for a plain mean over the samples and a log-softmax over the class "
+        "dim; weights would change what `mean` divides by."
     )
     valid = (
         "import torch.nn.functional as F\nloss = F.cross_entropy(x, p)\n",
         "import torch\nimport torch.nn.functional as F\nent = -(p * torch.log(p)).sum(1).mean()\n",
         "import torch.nn.functional as F\nloss = -(p * F.log_softmax(x, dim=1)).sum(dim=0).mean()\n",
+        # the entropy of the model's own distribution: the "targets" are the log-probabilities' own
+        "import torch.nn.functional as F\nlogp = F.log_softmax(x, -1)\nent = -(logp.exp() * logp).sum(-1).mean()\n",
+        "import torch\np = torch.softmax(x, 1)\nent = -(p * torch.log(p)).sum(1).mean()\n",
+        "import torch\nent = -(torch.softmax(x, 1) * torch.log_softmax(x, 1)).sum(1).mean()\n",
+        "import torch\ne = torch.exp(x)\np = e / e.sum(1, keepdim=True)\nent = -(p * torch.log(p)).sum(1).mean()\n",
     )
     invalid = (
         Invalid(
@@ -156,6 +171,10 @@ loss = F.cross_entropy(logits, soft_targets)
         Invalid(
             "import torch\nloss = -torch.sum(torch.log_softmax(x, -1) * y, -1).mean()\n",
             at="-torch.sum(torch.log_softmax(x, -1) * y, -1).mean()",
+        ),
+        Invalid(  # the same logits, reassigned: the target is another distribution (distillation)
+            "import torch\np = torch.softmax(x, 1)\nx = student(inputs)\nloss = -(p * torch.log_softmax(x, 1)).sum(1).mean()\n",
+            at="-(p * torch.log_softmax(x, 1)).sum(1).mean()",
         ),
     )
 
@@ -172,7 +191,7 @@ loss = F.cross_entropy(logits, soft_targets)
         match = _manual_ce(node, ctx)
         if match is None:
             return
-        log_probs, target, dim = match
+        log_probs, target, dim, stable = match
         fix = None
         logits, value = _logits_of(log_probs, ctx)
         if logits is not None and value is not None and value.dim == dim and class_dim_ok(value):
@@ -183,7 +202,15 @@ loss = F.cross_entropy(logits, soft_targets)
                     self,
                     "Use F.cross_entropy with probability targets",
                     [ctx.replace(node, text, absorb_parens=True), *spelled[1]],
+                    fix_class=FixClass.EXACT if stable else None,
                 )
+        if stable:
+            message = (
+                "cross-entropy written out over log_softmax (already stable): if the targets are probabilities, "
+                "it can be written as `F.cross_entropy(logits, targets)`"
+            )
+            ctx.report(self, node, message, fix=fix, severity=Severity.INFO)
+            return
         ctx.report(
             self,
             node,
@@ -216,7 +243,8 @@ def _mean_of(node: cst.BaseExpression, ctx: RuleContext) -> cst.BaseExpression |
 
 
 def _manual_ce(node: cst.BaseExpression, ctx: RuleContext):
-    """(log-probabilities node, target node, dim) for -mean(sum(p * logp, dim)), else None."""
+    """(log-probabilities node, target node, dim, computed stably) for -mean(sum(t * logp, dim)) where
+    the targets t are not the log-probabilities' own distribution (that sum is an entropy), else None."""
     inner, negations = _peel_minus(node)
     summed_node = _mean_of(inner, ctx)
     if summed_node is None:
@@ -238,9 +266,23 @@ def _manual_ce(node: cst.BaseExpression, ctx: RuleContext):
         target, more_target = _peel_minus(target)
         value = ctx.value(log_probs)
         if isinstance(value, Tensor) and value.kind is Kind.LOG_PROBS and value.source in ("log_softmax", "log"):
-            if (negations + more_target) % 2 == 1 and value.dim == dim:
-                return log_probs, target, dim
+            if (negations + more_target) % 2 == 1 and value.dim == dim and not _same_distribution(target, value, ctx):
+                return log_probs, target, dim, value.source == "log_softmax"
     return None
+
+
+def _same_distribution(target: cst.BaseExpression, log_probs: Tensor, ctx: RuleContext) -> bool:
+    """``p`` in ``p * log(p)``, ``logp.exp()`` in ``logp.exp() * logp``: the distribution itself."""
+    value = ctx.value(target)
+    if isinstance(value, Tensor) and value.dist is not None and value.dist == log_probs.dist:
+        return True
+    origin = log_probs.origin
+    same_unit = origin is not None and origin.unit is ctx.unit and log_probs.source == "log"
+    logged = origin.node if same_unit else None  # type: ignore[union-attr]
+    argument = log_argument(logged, ctx) if isinstance(logged, cst.Call) else None
+    return argument is not None and ctx.code(syntax.unparenthesized(argument)) == ctx.code(
+        syntax.unparenthesized(target)
+    )
 
 
 def _logits_of(log_probs: cst.BaseExpression, ctx: RuleContext):
