@@ -66,12 +66,15 @@ async def open_document(client: LanguageClient, path: Path, text: str) -> str:
 
 
 async def wait_for_diagnostics(client: LanguageClient, uri: str, expected) -> list[types.Diagnostic]:
-    """Wait until the diagnostics published for ``uri`` satisfy ``expected``."""
+    """Wait until the diagnostics published for ``uri`` satisfy ``expected``. The wait for the next
+    notification is registered before the current diagnostics are read, so a notification that
+    arrives in between is not missed (that race timed out under load)."""
     for _ in range(100):
+        published = client.protocol.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
         found = client.diagnostics.get(uri)
         if found is not None and expected(list(found)):
             return list(found)
-        await asyncio.wait_for(client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), timeout=30)
+        await asyncio.wait_for(asyncio.wrap_future(published), timeout=60)
     raise AssertionError(f"diagnostics for {uri} never as expected: {client.diagnostics.get(uri)}")
 
 

@@ -44,6 +44,7 @@ class Entry:
     dependencies: tuple[tuple[str, str], ...]  # (absolute path, digest) of project files read
     diagnostics: list[Diagnostic] = field(default_factory=list)
     error: FileError | None = None
+    skipped: bool = False  # the prefilter found no PyTorch loss code
 
 
 class Cache:
@@ -202,6 +203,7 @@ def encode_entry(key: tuple[str, str], entry: Entry) -> dict:
         "dependencies": [list(pair) for pair in entry.dependencies],
         "diagnostics": [_encode_diagnostic(d) for d in entry.diagnostics],
         "error": None if entry.error is None else vars(entry.error).copy(),
+        "skipped": entry.skipped,
     }
 
 
@@ -215,6 +217,7 @@ def decode_entry(body: dict) -> tuple[tuple[str, str], Entry]:
         dependencies=dependencies,  # type: ignore[arg-type]
         diagnostics=[_decode_diagnostic(d) for d in body["diagnostics"]],
         error=None if error is None else _decode_error(error),
+        skipped=_typed(body.get("skipped", False), bool),
     )
     return key, entry  # type: ignore[return-value]
 

@@ -172,15 +172,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _printable_streams() -> None:
+    """A file name that is not valid in the terminal's encoding is printed escaped, never a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and stream.errors == "strict":
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _printable_streams()
     try:
         return _main(argv)
-    except KeyboardInterrupt:  # as ruff: one line and 130, no traceback
+    except KeyboardInterrupt:  # as ruff: one line, the shell's exit code for SIGINT
         print("logitlint: interrupted", file=sys.stderr)
         return 130
 
 
-def _main(argv: Sequence[str] | None = None) -> int:
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

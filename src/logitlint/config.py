@@ -220,7 +220,10 @@ def _load(pyproject: Path, _mtime: int) -> Config:
         raise ConfigError(f"{pyproject}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{pyproject}: invalid TOML: {exc}") from None
-    table = data.get("tool", {}).get("logitlint")
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{pyproject}: `tool` must be a table, not {type(tool).__name__}")
+    table = tool.get("logitlint")
     if table is None:
         return Config(root=pyproject.parent, source=str(pyproject))
     return parse(table, root=pyproject.parent, source=str(pyproject))

@@ -148,6 +148,7 @@ class FileCheck:
         self._seen: set[tuple[str, Span]] = set()
         self._walked: set[int] = set()
         self.parsed_lines = 0
+        self.skipped = False  # the prefilter found no PyTorch loss code: nothing was analysed
 
     # --- entry -----------------------------------------------------------------------------------
     def run(self) -> list[Diagnostic]:
@@ -158,6 +159,7 @@ class FileCheck:
             try:
                 outline = self._outline(whole)
                 if not whole and not self._may_matter(outline):
+                    self.skipped = True
                     return []
                 self._analyse(outline)
                 break

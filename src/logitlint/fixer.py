@@ -56,6 +56,10 @@ def fix_source(
     outcome = FixOutcome(text)
     refused: set[tuple[str, str]] = set()
     diagnostics = check(current)
+    if not original_parses:  # the prefilter found these in the parts that parse: report, never write
+        outcome.remaining = diagnostics
+        outcome.dropped.extend((d, "the file does not parse as a whole") for d in diagnostics if d.fix is not None)
+        return outcome
     for _ in range(MAX_ROUNDS):
         fixable = [d for d in diagnostics if d.fix is not None and (d.fix.safe or unsafe) and _key(d) not in refused]
         if not fixable:
@@ -64,7 +68,7 @@ def fix_source(
         candidate, applied = apply_fixes(current, _with_newline(fixable, newline), starts)
         if candidate == current:
             break
-        if original_parses and not parses(candidate):
+        if not parses(candidate):
             # Find the fixes that break parsing by applying them one at a time.
             good: list[Diagnostic] = []
             for diagnostic in applied:

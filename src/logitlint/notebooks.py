@@ -134,7 +134,11 @@ class Notebook:
 
 
 def _source_text(source) -> str:
-    return "".join(source) if isinstance(source, list) else str(source)
+    if isinstance(source, list):
+        if not all(isinstance(line, str) for line in source):
+            raise NotebookError("not a notebook: a cell's source is a list holding non-strings")
+        return "".join(source)
+    return str(source)
 
 
 def _source_like(original, text: str):
@@ -159,5 +163,5 @@ def cell_lines(raw: str, cell: int) -> list[str]:
     try:
         data = json.loads(raw)
         return _source_text(data["cells"][cell - 1].get("source", "")).split("\n")
-    except (ValueError, KeyError, IndexError, TypeError):
+    except (ValueError, KeyError, IndexError, TypeError, NotebookError):
         return []

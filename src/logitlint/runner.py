@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import sys
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -107,6 +109,7 @@ class FileReport:
     notebook: bool = False
     digest: str | None = None  # of the bytes checked, for the cache
     dependencies: tuple[str, ...] = ()  # project files the analysis read
+    skipped: bool = False  # not analysed: the prefilter found no PyTorch loss code
 
     @property
     def changed(self) -> bool:
@@ -121,17 +124,32 @@ def _describe(exc: BaseException) -> str:
 
 
 def _read(path: Path) -> bytes:
-    size = path.stat().st_size
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):  # a FIFO would block the run; a device never ends
+        raise SourceError("not a regular file; skipped")
+    size = info.st_size
     if size > MAX_BYTES:
         raise SourceError(f"file too large ({size} bytes; the limit is {MAX_BYTES})")
     return path.read_bytes()
 
 
-def _checker(path: str, config: RunConfig):
-    from logitlint.engine import check_source
+class _Checker:
+    """``check_source`` for one file that remembers whether the prefilter skipped the last text."""
 
-    settings = config.settings(path)
-    return lambda text: check_source(text, path, settings)
+    def __init__(self, path: str, config: RunConfig) -> None:
+        self.path, self.settings, self.skipped = path, config.settings(path), False
+
+    def __call__(self, text: str) -> list[Diagnostic]:
+        from logitlint.engine import FileCheck
+
+        run = FileCheck(text, self.path, self.settings)
+        diagnostics = run.run()
+        self.skipped = run.skipped
+        return diagnostics
+
+
+def _checker(path: str, config: RunConfig) -> _Checker:
+    return _Checker(path, config)
 
 
 def _syntax_error(path: str, exc, book=None) -> FileError:
@@ -165,7 +183,14 @@ def check_text(text: str, path: str, config: RunConfig, *, notebook: bool = Fals
             diagnostics = check(text)
     except SyntaxErrorInFile as exc:
         return FileReport(path, error=_syntax_error(path, exc, book), original=text, notebook=notebook)
-    return FileReport(path, diagnostics, original=text, notebook=notebook, dependencies=_consulted(config, path))
+    return FileReport(
+        path,
+        diagnostics,
+        original=text,
+        notebook=notebook,
+        dependencies=_consulted(config, path),
+        skipped=check.skipped,
+    )
 
 
 def check_file(path: Path, config: RunConfig) -> FileReport:
@@ -205,6 +230,7 @@ def fix_text(source: Source, path: str, config: RunConfig, *, notebook: bool = F
                 original=source.text,
                 fixed=fixed,
                 notebook=True,
+                skipped=check.skipped,
             )
         outcome = fix_source(source.text, check, unsafe=unsafe, newline=source.newline)
     except SyntaxErrorInFile as exc:
@@ -222,6 +248,7 @@ def fix_text(source: Source, path: str, config: RunConfig, *, notebook: bool = F
         original=source.text,
         fixed=outcome.text,
         dependencies=_consulted(config, path),
+        skipped=check.skipped,
     )
 
 
@@ -284,37 +311,54 @@ def _start_worker(config: RunConfig, fix: bool, write: bool) -> None:
 
 
 def _start_pool_worker(config: RunConfig, fix: bool, write: bool) -> None:
+    # Ctrl-C reaches the whole process group: only the parent reacts (one line, exit 130); a
+    # worker finishes its file (writes are atomic) and the pool is cancelled.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _start_worker(config, fix, write)
-    signal.signal(signal.SIGINT, _interrupted_worker)
 
 
-def _interrupted_worker(signum, frame) -> None:
-    """Ctrl-C reaches every worker: one busy with a file unwinds (a write in progress removes its
-    temporary file) and then exits; an idle one exits at once. The parent says it was interrupted."""
-    if _BUSY:
-        raise KeyboardInterrupt
-    os._exit(130)
+class _DeferredInterrupt:
+    """Ctrl-C during analysis takes effect between files: never inside a write, nor inside the lazy
+    import of LibCST (where Python turns KeyboardInterrupt into a RuntimeError)."""
 
+    def __init__(self) -> None:
+        self.requested = False
+        self.previous = None
 
-_BUSY = False
+    def __enter__(self) -> _DeferredInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._request)
+        return self
 
+    def _request(self, _signum, _frame) -> None:
+        self.requested = True
 
-def _pool_work(path: Path) -> FileReport:
-    global _BUSY
-    _BUSY = True
-    try:
-        return _work(path)
-    except KeyboardInterrupt:
-        os._exit(130)
-    finally:
-        _BUSY = False
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        self.check()
 
 
 def _execute(paths: list[Path], config: RunConfig, fix: bool, write: bool) -> list[FileReport]:
+    with _DeferredInterrupt() as interrupt:
+        return _execute_files(paths, config, fix, write, interrupt)
+
+
+def _execute_files(
+    paths: list[Path], config: RunConfig, fix: bool, write: bool, interrupt: _DeferredInterrupt
+) -> list[FileReport]:
     jobs = config.jobs or os.cpu_count() or 1
     if jobs <= 1 or len(paths) < PARALLEL_FROM:
         _start_worker(config, fix, write)
-        return [_report_progress(config, i, len(paths), _work(p)) for i, p in enumerate(paths)]
+        reports = []
+        for i, path in enumerate(paths):
+            reports.append(_report_progress(config, i, len(paths), _work(path)))
+            interrupt.check()
+        return reports
     import multiprocessing
 
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
@@ -322,11 +366,17 @@ def _execute(paths: list[Path], config: RunConfig, fix: bool, write: bool) -> li
     # Largest first: the long files do not end up alone at the end.
     order = sorted(range(len(paths)), key=lambda i: -_size(paths[i]))
     results: list[FileReport | None] = [None] * len(paths)
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=jobs, mp_context=context, initializer=_start_pool_worker, initargs=(config, fix, write)
-    ) as pool:
-        for done, (index, report) in enumerate(zip(order, pool.map(_pool_work, [paths[i] for i in order], chunksize=4))):
+    )
+    try:
+        for done, (index, report) in enumerate(zip(order, pool.map(_work, [paths[i] for i in order], chunksize=4))):
             results[index] = _report_progress(config, done, len(paths), report)
+            interrupt.check()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return results  # type: ignore[return-value]
 
 
@@ -385,7 +435,7 @@ def run(paths: list[str], config: RunConfig, *, fix: bool = False, write: bool =
             except (OSError, SourceError):
                 entry = None
         if entry is not None and not (fix and _fixable(entry, config.unsafe_fixes(name))):
-            reports[item.path] = FileReport(name, list(entry.diagnostics), entry.error)
+            reports[item.path] = FileReport(name, list(entry.diagnostics), entry.error, skipped=entry.skipped)
         else:
             pending.append(item.path)
     trace = os.environ.get("LOGITLINT_TRACE_ANALYSED")  # tests: which files were not answered from the cache
@@ -405,6 +455,7 @@ def run(paths: list[str], config: RunConfig, *, fix: bool = False, write: bool =
                     cache.dependency_digests(report.dependencies),
                     report.diagnostics,
                     report.error,
+                    report.skipped,
                 ),
             )
     cache.save()

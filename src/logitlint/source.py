@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import bisect
 import codecs
-import io
 import re
 import tokenize
 from dataclasses import dataclass, field
@@ -30,7 +29,10 @@ class Source:
             raise SourceError("binary file (contains NUL bytes)")
         bom = data.startswith(codecs.BOM_UTF8)
         try:
-            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+            # Lines split as Python's compiler splits them: a CR-only file is many lines, not one
+            # (else a "coding:" further down would be read as the first line's cookie).
+            first_lines = iter(data.splitlines(keepends=True)[:2])
+            encoding, _ = tokenize.detect_encoding(lambda: next(first_lines, b""))
         except SyntaxError as exc:
             raise SourceError(f"cannot decode: {exc}") from None
         try:

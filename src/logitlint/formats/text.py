@@ -118,10 +118,25 @@ def summary(reports: Sequence[FileReport], *, fix_mode: bool = False) -> str:
                 f"{UNSAFE_MARK} {unsafe} fixable with `logitlint fix --unsafe-fixes` (changes values; review them)."
             )
     elif not fix_mode:
-        parts.append("No findings in the files checked;" if errors else "All checks passed.")
+        parts.append(_no_findings(reports, errors))
+    skipped = sum(1 for r in reports if r.skipped)
+    if skipped:
+        parts.append(f"{_files(skipped)} skipped (no PyTorch loss code).")
     if errors:
         parts.append(f"{errors} file{'s' * (errors != 1)} could not be checked.")
     return " ".join(parts) if not fix_mode else "\n".join(parts)
+
+
+def _files(n: int) -> str:
+    return f"{n} file{'s' * (n != 1)}"
+
+
+def _no_findings(reports: Sequence[FileReport], errors: int) -> str:
+    """"All checks passed" only when every file was analysed; otherwise say how many were."""
+    checked = sum(1 for r in reports if r.error is None and not r.skipped)
+    if checked == len(reports):
+        return "All checks passed."
+    return f"No findings in {_files(checked)} checked;"
 
 
 def _read_lines(path: str) -> list[str]:
