@@ -154,3 +154,32 @@ def expm1_exact(small):
     import mpmath
 
     return 2.0 * _elementwise_mp(small, lambda v: mpmath.exp(v) - 1)
+
+
+def _weighted_picked(logp, target, weight, ignore):
+    dim = _class_dim(logp)
+    safe = torch.where(target == ignore, torch.zeros_like(target), target)
+    w = weight[safe] * (target != ignore)
+    return -_picked(logp, safe, dim) * w, w
+
+
+def weighted_nll_of_normalised_ignore0(counts, target, weight):
+    p = counts / counts.sum(dim=1, keepdim=True)
+    losses, w = _weighted_picked(torch.log(p), target, weight, 0)
+    return losses.sum() / w.sum()
+
+
+def weighted_ce_none_ignore0(logits, target, weight):
+    return _weighted_picked(_log_softmax(logits, _class_dim(logits)), target, weight, 0)[0]
+
+
+def weighted_ce_sum_ignore0(logits, target, weight):
+    return weighted_ce_none_ignore0(logits, target, weight).sum()
+
+
+def bce_logits_weighted_none(logits, btarget, bweight):
+    return _bce_logits(logits, btarget) * bweight
+
+
+def table_cross_entropy_mean(module):
+    return table_cross_entropy_sum(module) / module.target.numel()

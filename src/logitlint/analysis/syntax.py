@@ -241,6 +241,8 @@ def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 
 def unparenthesized(node: cst.BaseExpression) -> cst.BaseExpression:
+    if isinstance(node, cst.Tuple) and not node.elements:
+        return node  # ``()`` needs its parentheses
     if getattr(node, "lpar", None):
         return node.with_changes(lpar=[], rpar=[])
     return node

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -63,6 +64,66 @@ def set_keyword(call: cst.Call, name: str, value: str, unit: ParsedUnit) -> Edit
     whole = unit.span(call)
     close = Span(whole.end_line, whole.end_col - 1, whole.end_line, whole.end_col - 1)
     return Edit(close, f"{name}={value}")
+
+
+def dead_object_edit(lc: LossCall, ctx: RuleContext) -> Edit | None:
+    """When a fix replaces the only call of a loss object (``crit = nn.CrossEntropyLoss()`` then
+    ``crit(p, t)``), an edit deleting the object's assignment, so that no dead object is left.
+
+    Only for a plain ``name = <constructor>`` statement alone on its lines, whose name appears
+    nowhere else in the file (a module-level object imported by another file would still break:
+    the flake8 plugin cannot see other files, so the name must also not be listed in ``__all__``)."""
+    func, obj = lc.call.func, lc.loss_object
+    if not isinstance(func, cst.Name) or obj is None or obj.call is None or obj.unit is None:
+        return None
+    text = ctx.module.outline.text
+    if len(re.findall(rf"(?<![\w.]){re.escape(func.value)}\b", text)) != 2 or "__all__" in text:
+        return None
+    assign = _assignment_of(obj.unit.module, obj.call, func.value)
+    if assign is None:
+        return None
+    span = obj.unit.span(assign)
+    lines = text.splitlines(keepends=True)
+    if span.end_line > len(lines):
+        return None
+    first, last = lines[span.line - 1], lines[span.end_line - 1]
+    if first[: span.col].strip() or last[span.end_col :].strip() not in ("", *_comment(last[span.end_col :])):
+        return None  # shares a line with other code
+    return Edit(Span(span.line, 0, span.end_line + 1, 0), "")
+
+
+def _comment(rest: str) -> tuple[str, ...]:
+    stripped = rest.strip()
+    return (stripped,) if stripped.startswith("#") else ()
+
+
+def _assignment_of(root: cst.CSTNode, ctor: cst.Call, name: str) -> cst.SimpleStatementLine | None:
+    """The statement line ``name = ctor...`` (the constructor, maybe chained: ``.to(device)``)."""
+    stack: list[cst.CSTNode] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.SimpleStatementLine) and len(node.body) == 1:
+            statement = node.body[0]
+            if (
+                isinstance(statement, cst.Assign)
+                and len(statement.targets) == 1
+                and isinstance(statement.targets[0].target, cst.Name)
+                and statement.targets[0].target.value == name
+                and _contains(statement.value, ctor)
+            ):
+                return node
+        stack.extend(syntax.children(node))
+    return None
+
+
+def _contains(root: cst.CSTNode, wanted: cst.CSTNode) -> bool:
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node is wanted:
+            return True
+        stack.extend(syntax.children(node))
+    return False
 
 
 def keyword_text(call: cst.Call, name: str) -> str | None:

@@ -9,7 +9,7 @@ import libcst as cst
 from logitlint.analysis.values import Kind, Tensor
 from logitlint.diagnostics import Edit, FixClass, Severity
 from logitlint.rules.base import Invalid, LossInputRule
-from logitlint.rules.common import literal, loss_name, negated, related_for
+from logitlint.rules.common import dead_object_edit, literal, loss_name, negated, related_for
 from logitlint.rules.rewrite import class_dim_ok, describe, renamed, visible_logits
 
 if TYPE_CHECKING:
@@ -130,16 +130,23 @@ class ProbabilitiesIntoCrossEntropy(LossInputRule):
         "flatter distribution, so the loss is wrong and its gradient is weak."
     )
     example = """```python
-probs = torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]])
-loss = nn.CrossEntropyLoss()(probs, target)
+# a (1, 3, 2, 2) table that sums to 1 over the classes (dim 1), and its (1, 2, 2) target
+probs = torch.tensor([[[[0.4, 0.2], [0.1, 0.7]],
+                       [[0.1, 0.4], [0.4, 0.15]],
+                       [[0.5, 0.4], [0.5, 0.15]]]])
+target = torch.tensor([[[0, 1], [2, 0]]])
+criterion = nn.CrossEntropyLoss()
+print(criterion(probs, target))  # 0.9488: the cross-entropy of softmax(probs), not of probs
 ```"""
     use_instead = """```python
-loss = F.nll_loss(torch.log(probs), target)  # the cross-entropy of these probabilities
+print(F.nll_loss(torch.log(probs), target))  # 0.7206, the cross-entropy of these probabilities
+# with reduction="sum": 2.8824 (CrossEntropyLoss(reduction="sum") gave 3.7954)
 ```"""
     fix_safety = (
         "**bug-fix** (unsafe): for a distribution over the class dim (a table, a normalised tensor, "
         "`exp` of log-probabilities) the fix computes `F.nll_loss(torch.log(p), t)`, the cross-entropy "
-        "of those probabilities, carrying `weight`, `ignore_index` and `reduction` over. "
+        "of those probabilities, carrying `weight`, `ignore_index` and `reduction` over (the default "
+        "'mean' stays the default). A loss object used only at the fixed call is removed with it. "
         "`label_smoothing` has no NLL equivalent (FIX-SEMANTICS #7) and blocks the fix, as do "
         "probability targets. Sigmoid output is not a distribution over classes: no fix, pass the "
         "logits (or use `BCEWithLogitsLoss` for multi-label)."
@@ -216,6 +223,9 @@ loss = F.nll_loss(torch.log(probs), target)  # the cross-entropy of these probab
                 kwargs.append(f"{name}={text}")
             call_args = [input_code, ctx.source(lc.target), *kwargs]
             edits = [ctx.replace(lc.call, f"{nll[0]}({', '.join(call_args)})"), *nll[1], *log[1]]
+            dead = dead_object_edit(lc, ctx)
+            if dead is not None:
+                edits.append(dead)
         return ctx.fix(self, "Use nll_loss of the log-probabilities (changes the loss value)", edits), None
 
 

@@ -223,6 +223,8 @@ lse = torch.logsumexp(scores, dim=1)
         elif logits is not None and spelled is not None and value.producer is not None:
             x = ctx.source(logits, unit=value.producer.unit)
             dim = bound.args.get("dim")
+            if dim is not None and _all_dims(dim.value):
+                dim = None  # sum(dim=None), sum(dim=()) sum everything; logsumexp rejects both
             if dim is not None:
                 args = [x, _arg_text(dim, ctx)]
             elif isinstance(syntax.unparenthesized(logits), cst.Name):
@@ -238,6 +240,13 @@ lse = torch.logsumexp(scores, dim=1)
                     self, "Use torch.logsumexp", [ctx.replace(node, f"{spelled[0]}({', '.join(args)})"), *spelled[1]]
                 )
         ctx.report(self, node, message, fix=fix, fix_note=note)
+
+
+def _all_dims(node: cst.BaseExpression) -> bool:
+    node = syntax.unparenthesized(node)
+    if isinstance(node, cst.Name):
+        return node.value == "None"
+    return isinstance(node, (cst.Tuple, cst.List)) and not node.elements
 
 
 def _arg_text(arg: cst.Arg, ctx: RuleContext) -> str:

@@ -213,9 +213,12 @@ loss = F.kl_div(F.log_softmax(s, 1), F.softmax(t, 1))
 loss = F.kl_div(F.log_softmax(s, 1), F.softmax(t, 1), reduction="batchmean")
 ```"""
     fix_safety = (
-        "**bug-fix** (unsafe): `reduction='batchmean'` multiplies the loss by the number of classes, "
-        "deliberately: tune the learning rate or loss weight you chose for the old value. For unbatched "
-        "`(C,)` input, 'batchmean' divides by C. No other fix ever changes `reduction`."
+        "**bug-fix** (unsafe): 'mean' divides the summed KL by `input.numel()`, 'batchmean' by "
+        "`input.size(0)`, so the fix multiplies the loss by `numel / size(0)`: the number of classes C on "
+        "`(N, C)` input, C·H·W on `(N, C, H, W)` input (×45 on `(N, 5, 3, 3)`), and 1 on unbatched `(C,)` "
+        "input, where 'batchmean' also divides by C (the value does not change). The new value is the "
+        "KL divergence per sample; tune the learning rate or loss weight you chose for the old value. "
+        "No other fix ever changes `reduction`."
     )
     valid = (
         "import torch.nn.functional as F\nloss = F.kl_div(lq, p, reduction='batchmean')\n",
@@ -254,7 +257,8 @@ loss = F.kl_div(F.log_softmax(s, 1), F.softmax(t, 1), reduction="batchmean")
         )
         fix = ctx.fix(
             self,
-            "Use reduction='batchmean' (multiplies the loss by the number of classes)",
+            "Use reduction='batchmean' (multiplies the loss by numel / batch size: C for N×C input, "
+            "C·H·W for N×C×H×W input, 1 for unbatched input)",
             [set_keyword(node, "reduction", '"batchmean"', ctx.unit)],
         )
         ctx.report(self, node, message, fix=fix)

@@ -10,7 +10,7 @@ from logitlint.analysis import syntax
 from logitlint.analysis.values import Kind, Tensor
 from logitlint.diagnostics import FixClass, Severity
 from logitlint.rules.base import Invalid, Rule
-from logitlint.rules.rewrite import describe, renamed, visible_logits
+from logitlint.rules.rewrite import describe, hidden_reason, occurrences, renamed, visible_logits
 
 if TYPE_CHECKING:
     from logitlint.engine import RuleContext
@@ -39,14 +39,15 @@ def softmax_value(node: cst.BaseExpression, ctx: RuleContext) -> Tensor | None:
 def log_softmax_fix(
     rule: Rule, value: Tensor, probs_node: cst.BaseExpression, log_call: cst.Call, ctx: RuleContext, title: str
 ):
-    """Replace the whole ``log(...)`` by log_softmax of the softmax's input, if it is visible here."""
+    """Replace the whole ``log(...)`` by log_softmax of the softmax's input, if it is visible here;
+    else ``(None, why not)``."""
     if visible_logits(value, probs_node, ctx) is None:
-        return None
+        return None, hidden_reason(value, probs_node, ctx)
     new = renamed(value, "log_softmax", probs_node, ctx)
     if new is None:
-        return None
+        return None, "no fix: no safe spelling of log_softmax here"
     text, imports = new
-    return ctx.fix(rule, title, [ctx.replace(log_call, text), *imports])
+    return ctx.fix(rule, title, [ctx.replace(log_call, text), *imports]), None
 
 
 class LogOfSoftmax(Rule):
@@ -100,9 +101,9 @@ log_probs = F.log_softmax(logits, dim=1)
         if value is None:
             return
         message = f"log of {describe(value, ctx, arg)}: use log_softmax, which stays finite where softmax underflows"
-        fix = log_softmax_fix(self, value, arg, node, ctx, "Use log_softmax")
+        fix, note = log_softmax_fix(self, value, arg, node, ctx, "Use log_softmax")
         related = ctx.related(value.origin, "softmax applied here") if value.via != "direct" else ()
-        ctx.report(self, node, message, fix=fix, related=related)
+        ctx.report(self, node, message, fix=fix, related=related, fix_note=note)
 
 
 class LogOfSoftmaxWithEps(Rule):
@@ -160,8 +161,15 @@ log_probs = F.log_softmax(logits, dim=1)
             return
         assert probs is not None
         message = f"log of {describe(value, ctx, probs)} guarded by an eps: use log_softmax, which needs no eps"
-        fix = log_softmax_fix(self, value, probs, node, ctx, "Use log_softmax (removes the eps)")
-        ctx.report(self, node, message, fix=fix)
+        fix, note = None, None
+        if meets_a_product(node, ctx):
+            note = (
+                "no fix: these log-probabilities are multiplied or passed on (soft targets, kl_div); without "
+                "the eps a masked (-inf) logit would give 0 * -inf = NaN there"
+            )
+        else:
+            fix, note = log_softmax_fix(self, value, probs, node, ctx, "Use log_softmax (removes the eps)")
+        ctx.report(self, node, message, fix=fix, fix_note=note)
 
 
 def eps_guarded(arg: cst.BaseExpression, ctx: RuleContext) -> cst.BaseExpression | None:
@@ -183,6 +191,46 @@ def eps_guarded(arg: cst.BaseExpression, ctx: RuleContext) -> cst.BaseExpression
         return None
     lower = next((a.value for a in rest if a.keyword is None or a.keyword.value == "min"), None)
     return guarded if lower is not None and _small_constant(lower) else None
+
+
+# Calls that read log-probabilities without multiplying them by a probability.
+_SAFE_CONSUMERS = frozenset({"nll_loss", "NLLLoss", "argmax", "max", "topk", "gather", "print"})
+
+
+def meets_a_product(node: cst.BaseExpression, ctx: RuleContext) -> bool:
+    """May ``node``'s value be multiplied by a probability (a soft target, kl_div's target)? Then
+    the eps was what kept ``0 * log(0)`` finite (FIX-SEMANTICS trap 6). Checked where ``node`` is
+    used and where the local name it is assigned to is read. A heuristic ("may"): any call other
+    than an index-target loss or an argmax counts as passing it on."""
+    scope = ctx.ev.scope
+    root: cst.CSTNode = scope.node.body if scope is not None else ctx.unit.module
+    names: set[str] = set()
+    for ancestors, _ in occurrences(root, lambda n: n is node):
+        if _multiplied(ancestors):
+            return True
+        parent = ancestors[-1] if ancestors else None
+        if isinstance(parent, cst.Assign):
+            names.update(t.target.value for t in parent.targets if isinstance(t.target, cst.Name))
+    return any(
+        _multiplied(ancestors)
+        for ancestors, _ in occurrences(root, lambda n: isinstance(n, cst.Name) and n.value in names)
+    )
+
+
+def _multiplied(ancestors: tuple[cst.CSTNode, ...]) -> bool:
+    """Is the innermost expression (the last of ``ancestors`` is its parent) a factor or an argument?"""
+    for i in range(len(ancestors) - 1, -1, -1):
+        parent = ancestors[i]
+        if isinstance(parent, cst.BinaryOperation):
+            return isinstance(parent.operator, (cst.Multiply, cst.MatrixMultiply))
+        if isinstance(parent, cst.Arg) and i > 0 and isinstance(ancestors[i - 1], cst.Call):
+            callee = syntax.dotted_name(ancestors[i - 1].func) or ""
+            return callee.rsplit(".", 1)[-1] not in _SAFE_CONSUMERS
+        if isinstance(parent, cst.Attribute):
+            return parent.attr.value in ("mul", "mul_", "multiply")
+        if not isinstance(parent, (cst.Subscript, cst.SubscriptElement, cst.Index)):
+            return False  # assigned, returned, compared...: not multiplied here
+    return False
 
 
 def _small_constant(node: cst.BaseExpression) -> bool:

@@ -192,12 +192,21 @@ loss = F.cross_entropy(logits, soft_targets)
         if match is None:
             return
         log_probs, target, dim, stable = match
-        fix = None
+        fix, note = None, None
         logits, value = _logits_of(log_probs, ctx)
-        if logits is not None and value is not None and value.dim == dim and class_dim_ok(value):
+        if logits is None or value is None or value.producer is None:
+            note = "no fix: the logits are not a clean local expression here"
+        elif value.dim != dim or not class_dim_ok(value):
+            note = "no fix: the log-softmax dim is not known to be the class dim"
+        elif not syntax.is_pure(syntax.unparenthesized(logits)):
+            # The product broadcasts (a (C,) class prior); cross_entropy needs the logits' shape, so
+            # the target is expanded to it, which reads the logits twice.
+            note = "no fix: the target may broadcast, and expanding it would evaluate the logits twice"
+        else:
             spelled = ctx.spell("torch.nn.functional.cross_entropy")
-            if spelled is not None and value.producer is not None:
-                text = f"{spelled[0]}({ctx.source(logits, unit=value.producer.unit)}, {ctx.source(target)})"
+            if spelled is not None:
+                x = ctx.source(logits, unit=value.producer.unit)
+                text = f"{spelled[0]}({x}, {ctx.source(target, atom=True)}.expand_as({x}))"
                 fix = ctx.fix(
                     self,
                     "Use F.cross_entropy with probability targets",
@@ -209,7 +218,7 @@ loss = F.cross_entropy(logits, soft_targets)
                 "cross-entropy written out over log_softmax (already stable): if the targets are probabilities, "
                 "it can be written as `F.cross_entropy(logits, targets)`"
             )
-            ctx.report(self, node, message, fix=fix, severity=Severity.INFO)
+            ctx.report(self, node, message, fix=fix, severity=Severity.INFO, fix_note=note)
             return
         ctx.report(
             self,
@@ -217,6 +226,7 @@ loss = F.cross_entropy(logits, soft_targets)
             "cross-entropy with probability targets written by hand: use `F.cross_entropy(logits, "
             "probs)`, which is stable where a probability is 0",
             fix=fix,
+            fix_note=note,
         )
 
 

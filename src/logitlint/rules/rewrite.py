@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from logitlint.analysis import syntax
 from logitlint.analysis.values import Tensor
 from logitlint.diagnostics import Edit
 
 if TYPE_CHECKING:
     from logitlint.engine import RuleContext
+    from logitlint.outline import ParsedUnit
 
 _NAMESPACES = {"functional": "torch.nn.functional.", "torch": "torch.", "special": "torch.special."}
 _LAYER_OF = {"softmax": "Softmax", "log_softmax": "LogSoftmax", "sigmoid": "Sigmoid", "logsigmoid": "LogSigmoid"}
@@ -25,8 +28,62 @@ def visible_logits(value: Tensor, node: cst.BaseExpression, ctx: RuleContext) ->
     if value.via == "direct" and node is producer.call:
         return producer.operand
     if value.via == "variable" and isinstance(node, cst.Name) and ctx.ev.still_valid(producer):
+        if producer.unit is ctx.unit and contexts_around(ctx.unit, producer.call) != contexts_around(ctx.unit, node):
+            return None  # made under `with torch.no_grad():` (or autocast...), used outside: gradients would change
         return producer.operand
     return None
+
+
+def hidden_reason(value: Tensor, node: cst.BaseExpression, ctx: RuleContext) -> str:
+    """Why ``visible_logits`` gave nothing, for a finding's fix note."""
+    producer = value.producer
+    if producer is not None and value.via == "variable" and isinstance(node, cst.Name):
+        if ctx.ev.still_valid(producer) and producer.unit is ctx.unit:
+            return "no fix: the softmax is made inside a `with` block (no_grad, autocast) and used outside it"
+    if producer is not None and producer.extra_args:
+        return "no fix: the call has arguments the fix does not understand"
+    return "no fix: the logits are not a clean local expression here"
+
+
+def contexts_around(unit: ParsedUnit, node: cst.CSTNode) -> frozenset[int]:
+    """The ``with`` blocks (no_grad, autocast, inference_mode, ...) that enclose ``node``."""
+    here = unit.span(node)
+    found = set()
+    for block in _with_blocks(unit):
+        span = unit.span(block)
+        if (span.line, span.col) <= (here.line, here.col) and (here.end_line, here.end_col) <= (span.end_line, span.end_col):
+            found.add(id(block))
+    return frozenset(found)
+
+
+def _with_blocks(unit: ParsedUnit) -> list[cst.With]:
+    cache = unit.cache if unit.cache is not None else {}
+    key = ("with-blocks", id(unit.module))
+    hit = cache.get(key)
+    if hit is not None and hit[0] is unit.module:
+        return hit[1]
+    blocks, stack = [], [unit.module]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.With):
+            blocks.append(current)
+        stack.extend(syntax.children(current))
+    if unit.cache is not None:
+        cache[key] = (unit.module, blocks)
+    return blocks
+
+
+def occurrences(
+    root: cst.CSTNode, wanted: Callable[[cst.CSTNode], bool]
+) -> Iterator[tuple[tuple[cst.CSTNode, ...], cst.CSTNode]]:
+    """(ancestors, node) for every node under ``root`` that ``wanted`` accepts."""
+    stack: list[tuple[tuple[cst.CSTNode, ...], cst.CSTNode]] = [((), root)]
+    while stack:
+        ancestors, current = stack.pop()
+        if wanted(current):
+            yield ancestors, current
+        inner = (*ancestors, current)
+        stack.extend((inner, child) for child in syntax.children(current))
 
 
 def class_dim_ok(value: Tensor) -> bool:
