@@ -168,3 +168,14 @@ def test_gitignore_rules_match_git(tmp_path):
     assert found == expected, (sorted(found - expected), sorted(expected - found))
     everything = {str(d.path) for d in discover([str(root)], excludes=(".git",), gitignore=False)}
     assert len(everything) > len(found)
+
+
+def test_an_old_pickle_cache_of_the_wrong_structure_is_not_read(repo):
+    """Before the JSON cache, a pickle whose entries were not Entry objects crashed every run."""
+    folder = repo / ".logitlint_cache" / __version__
+    folder.mkdir(parents=True)
+    key = (str(repo / "train.py"), "train.py")
+    (folder / "results.pickle").write_bytes(pickle.dumps({"version": __version__, "entries": {key: "junk"}}))
+    for _ in range(2):
+        result = run_cli("check", "--format", "json", "train.py", cwd=repo)
+        assert "LGT101" in codes(result) and "Traceback" not in result.stderr
