@@ -287,9 +287,13 @@ def build_server():
             ):
                 fixed = self.fix_all(analysis)
                 if fixed is not None:
+                    unsafe = self.config.unsafe_fixes(analysis.path)
                     actions.append(
                         types.CodeAction(
-                            title="Fix all safe logitlint findings",
+                            # with unsafeFixes the action also applies value-changing fixes: say so
+                            title="Fix all logitlint findings (including unsafe fixes)"
+                            if unsafe
+                            else "Fix all safe logitlint findings",
                             kind=FIX_ALL,
                             edit=self.edit(uri, document.version, [fixed]),
                         )
