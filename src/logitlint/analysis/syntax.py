@@ -240,6 +240,15 @@ def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
                     yield item
 
 
+def descendants(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """``root`` and every node below it (in no particular order)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(children(node))
+
+
 def unparenthesized(node: cst.BaseExpression) -> cst.BaseExpression:
     if isinstance(node, cst.Tuple) and not node.elements:
         return node  # ``()`` needs its parentheses

@@ -99,9 +99,7 @@ def _comment(rest: str) -> tuple[str, ...]:
 
 def _assignment_of(root: cst.CSTNode, ctor: cst.Call, name: str) -> cst.SimpleStatementLine | None:
     """The statement line ``name = ctor...`` (the constructor, maybe chained: ``.to(device)``)."""
-    stack: list[cst.CSTNode] = [root]
-    while stack:
-        node = stack.pop()
+    for node in syntax.descendants(root):
         if isinstance(node, cst.SimpleStatementLine) and len(node.body) == 1:
             statement = node.body[0]
             if (
@@ -109,21 +107,10 @@ def _assignment_of(root: cst.CSTNode, ctor: cst.Call, name: str) -> cst.SimpleSt
                 and len(statement.targets) == 1
                 and isinstance(statement.targets[0].target, cst.Name)
                 and statement.targets[0].target.value == name
-                and _contains(statement.value, ctor)
+                and any(n is ctor for n in syntax.descendants(statement.value))
             ):
                 return node
-        stack.extend(syntax.children(node))
     return None
-
-
-def _contains(root: cst.CSTNode, wanted: cst.CSTNode) -> bool:
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node is wanted:
-            return True
-        stack.extend(syntax.children(node))
-    return False
 
 
 def keyword_text(call: cst.Call, name: str) -> str | None:

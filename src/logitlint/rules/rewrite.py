@@ -62,12 +62,7 @@ def _with_blocks(unit: ParsedUnit) -> list[cst.With]:
     hit = cache.get(key)
     if hit is not None and hit[0] is unit.module:
         return hit[1]
-    blocks, stack = [], [unit.module]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.With):
-            blocks.append(current)
-        stack.extend(syntax.children(current))
+    blocks = [node for node in syntax.descendants(unit.module) if isinstance(node, cst.With)]
     if unit.cache is not None:
         cache[key] = (unit.module, blocks)
     return blocks
