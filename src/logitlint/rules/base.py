@@ -15,10 +15,13 @@ if TYPE_CHECKING:
 
 
 class Invalid(NamedTuple):
-    """An example the rule must report, with the source text of the reported expression."""
+    """An example the rule must report: the source text of the reported expression, and the whole
+    example as ``logitlint fix --unsafe-fixes --select CODE`` leaves it (``None``: no fix applies
+    here, the text stays as it is). The suite checks both."""
 
     source: str
     at: str
+    fixed: str | None = None
 
 
 class Rule:

@@ -50,13 +50,17 @@ loss = F.binary_cross_entropy_with_logits(logits, target)
         Invalid(
             "import torch\nimport torch.nn.functional as F\nloss = F.binary_cross_entropy_with_logits(torch.sigmoid(x), y)\n",
             at="torch.sigmoid(x)",
+            fixed="import torch\nimport torch.nn.functional as F\nloss = F.binary_cross_entropy_with_logits(x, y)\n",
         ),
         Invalid(
             "import torch.nn as nn\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.act = nn.Sigmoid()\n        self.loss = nn.BCEWithLogitsLoss(pos_weight=w)\n    def step(self, x, y):\n        return self.loss(self.act(x), y)\n",
             at="self.act(x)",
+            fixed="import torch.nn as nn\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.act = nn.Sigmoid()\n        self.loss = nn.BCEWithLogitsLoss(pos_weight=w)\n    def step(self, x, y):\n        return self.loss(x, y)\n",
         ),
         Invalid(
-            "import torch\ncrit = torch.nn.BCEWithLogitsLoss()\nout = x.sigmoid()\nloss = crit(out, y)\n", at="out"
+            "import torch\ncrit = torch.nn.BCEWithLogitsLoss()\nout = x.sigmoid()\nloss = crit(out, y)\n",
+            at="out",
+            fixed="import torch\ncrit = torch.nn.BCEWithLogitsLoss()\nout = x.sigmoid()\nloss = crit(x, y)\n",
         ),
     )
 
@@ -125,11 +129,17 @@ loss = nn.BCEWithLogitsLoss(weight=w)(logits, target)
         Invalid(
             "import torch\nimport torch.nn.functional as F\nloss = F.binary_cross_entropy(torch.sigmoid(x), y, reduction='sum')\n",
             at="torch.sigmoid(x)",
+            fixed="import torch\nimport torch.nn.functional as F\nloss = F.binary_cross_entropy_with_logits(x, y, reduction='sum')\n",
         ),
-        Invalid("import torch\nimport torch.nn as nn\nloss = nn.BCELoss(weight=w)(x.sigmoid(), y)\n", at="x.sigmoid()"),
+        Invalid(
+            "import torch\nimport torch.nn as nn\nloss = nn.BCELoss(weight=w)(x.sigmoid(), y)\n",
+            at="x.sigmoid()",
+            fixed="import torch\nimport torch.nn as nn\nloss = nn.BCEWithLogitsLoss(weight=w)(x, y)\n",
+        ),
         Invalid(
             "import torch\nfrom torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.criterion = nn.BCELoss()\n    def training_step(self, batch):\n        x, y = batch\n        return self.criterion(torch.sigmoid(self(x)), y)\n",
             at="torch.sigmoid(self(x))",
+            fixed=None,
         ),
     )
 
@@ -192,6 +202,3 @@ def _only_use(lc: LossCall, ctx: RuleContext) -> bool:
             uses += 1
         stack.extend(syntax.children(node))
     return uses == 2  # the assignment and this call
-
-
-RULES = (SigmoidIntoBceWithLogits, SigmoidIntoBce)

@@ -63,24 +63,33 @@ loss = F.cross_entropy(logits, target)
         Invalid(
             "import torch.nn.functional as F\nloss = F.cross_entropy(F.softmax(logits, dim=1), target)\n",
             at="F.softmax(logits, dim=1)",
+            fixed="import torch.nn.functional as F\nloss = F.cross_entropy(logits, target)\n",
         ),
         Invalid(
             "import torch\nloss = torch.nn.CrossEntropyLoss()(torch.softmax(logits, 1), target)\n",
             at="torch.softmax(logits, 1)",
+            fixed="import torch\nloss = torch.nn.CrossEntropyLoss()(logits, target)\n",
         ),
         Invalid(
             "import torch as th\nfrom torch import nn\ncrit = nn.CrossEntropyLoss(reduction='sum').to('cpu')\n\ndef step(x, y):\n    p = th.softmax(model(x), dim=1)\n    return crit(p, y)\n",
             at="p",
+            fixed=None,
         ),
         Invalid(
             "from torch.nn import functional as F\nimport torch.nn as nn\n\nclass Trainer:\n    def __init__(self):\n        self.criterion = nn.CrossEntropyLoss()\n\n    def step(self, logits, y):\n        return self.criterion(logits.softmax(-1), y)\n",
             at="logits.softmax(-1)",
+            fixed=None,
         ),
         Invalid(
             "from torch.nn.functional import softmax, cross_entropy\nloss = cross_entropy(softmax(out, 1), y)\n",
             at="softmax(out, 1)",
+            fixed="from torch.nn.functional import softmax, cross_entropy\nloss = cross_entropy(out, y)\n",
         ),
-        Invalid("import torch.nn as nn\nsm = nn.Softmax(dim=1)\nloss = nn.CrossEntropyLoss()(sm(x), y)\n", at="sm(x)"),
+        Invalid(
+            "import torch.nn as nn\nsm = nn.Softmax(dim=1)\nloss = nn.CrossEntropyLoss()(sm(x), y)\n",
+            at="sm(x)",
+            fixed="import torch.nn as nn\nsm = nn.Softmax(dim=1)\nloss = nn.CrossEntropyLoss()(x, y)\n",
+        ),
     )
 
     def applies(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> bool:
@@ -161,18 +170,22 @@ print(F.nll_loss(torch.log(probs), target))  # 0.7206, the cross-entropy of thes
         Invalid(
             "import torch\nimport torch.nn as nn\np = torch.tensor([[[[0.2, 0.5], [0.1, 0.3]], [[0.3, 0.25], [0.6, 0.3]], [[0.5, 0.25], [0.3, 0.4]]]])\nt = torch.tensor([[[0, 1], [2, 0]]])\nloss = nn.CrossEntropyLoss()(p, t)\n",
             at="p",
+            fixed="import torch\nimport torch.nn as nn\np = torch.tensor([[[[0.2, 0.5], [0.1, 0.3]], [[0.3, 0.25], [0.6, 0.3]], [[0.5, 0.25], [0.3, 0.4]]]])\nt = torch.tensor([[[0, 1], [2, 0]]])\nloss = nn.functional.nll_loss(torch.log(p), t)\n",
         ),
         Invalid(
             "import torch\nimport torch.nn.functional as F\nloss = F.cross_entropy(torch.sigmoid(x), y)\n",
             at="torch.sigmoid(x)",
+            fixed=None,
         ),
         Invalid(
             "import torch\nimport torch.nn.functional as F\np = counts / counts.sum(dim=1, keepdim=True)\nloss = F.cross_entropy(p, y)\n",
             at="p",
+            fixed="import torch\nimport torch.nn.functional as F\np = counts / counts.sum(dim=1, keepdim=True)\nloss = F.nll_loss(torch.log(p), y)\n",
         ),
         Invalid(
             "import torch.nn.functional as F\nlogp = F.log_softmax(x, 1)\nloss = F.cross_entropy(logp.exp(), y)\n",
             at="logp.exp()",
+            fixed="import torch.nn.functional as F\nimport torch\nlogp = F.log_softmax(x, 1)\nloss = F.nll_loss(torch.log(logp.exp()), y)\n",
         ),
     )
 
@@ -262,15 +275,19 @@ loss = F.nll_loss(F.log_softmax(logits, dim=1), target)  # or F.cross_entropy(lo
     )
     invalid = (
         Invalid(
-            "import torch.nn.functional as F\nloss = F.nll_loss(F.softmax(x, dim=1), y)\n", at="F.softmax(x, dim=1)"
+            "import torch.nn.functional as F\nloss = F.nll_loss(F.softmax(x, dim=1), y)\n",
+            at="F.softmax(x, dim=1)",
+            fixed="import torch.nn.functional as F\nloss = F.nll_loss(F.log_softmax(x, dim=1), y)\n",
         ),
         Invalid(
             "import torch\nfrom torch import nn\n\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.loss = nn.NLLLoss()\n        self.sm = nn.Softmax(dim=1)\n\n    def forward(self, x, y):\n        return self.loss(self.sm(x), y)\n",
             at="self.sm(x)",
+            fixed="import torch\nfrom torch import nn\n\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.loss = nn.NLLLoss()\n        self.sm = nn.Softmax(dim=1)\n\n    def forward(self, x, y):\n        return self.loss(nn.functional.log_softmax(x, dim=1), y)\n",
         ),
         Invalid(
             "import torch\nimport torch.nn.functional as F\nprobs = torch.softmax(x, 1, torch.float64)\nloss = F.nll_loss(probs, y)\n",
             at="probs",
+            fixed="import torch\nimport torch.nn.functional as F\nprobs = torch.softmax(x, 1, torch.float64)\nloss = F.nll_loss(torch.log_softmax(x, 1, dtype=torch.float64), y)\n",
         ),
     )
 
@@ -334,10 +351,12 @@ loss = F.cross_entropy(logits, target)
         Invalid(
             "import torch.nn.functional as F\nloss = F.cross_entropy(F.log_softmax(x, dim=1), y)\n",
             at="F.log_softmax(x, dim=1)",
+            fixed="import torch.nn.functional as F\nloss = F.cross_entropy(x, y)\n",
         ),
         Invalid(
             "import torch\nlp = x.log_softmax(1)\nloss = torch.nn.CrossEntropyLoss(label_smoothing=0.1)(lp, y)\n",
             at="lp",
+            fixed="import torch\nlp = x.log_softmax(1)\nloss = torch.nn.CrossEntropyLoss(label_smoothing=0.1)(x, y)\n",
         ),
     )
 
@@ -356,6 +375,3 @@ loss = F.cross_entropy(logits, target)
                 [ctx.replace(lc.input, ctx.source(logits, unit=value.producer.unit))],
             )
         ctx.report(self, lc.input, message, fix=fix, related=related_for(value, lc, ctx))
-
-
-RULES = (SoftmaxIntoCrossEntropy, ProbabilitiesIntoCrossEntropy, ProbabilitiesIntoNllLoss, LogSoftmaxIntoCrossEntropy)

@@ -96,22 +96,46 @@ log_not_p = F.logsigmoid(-x)
         "import torch\nlp = torch.log(p + 1e-8)\n",
     )
     invalid = (
-        Invalid("import torch\nlp = torch.log(torch.sigmoid(x))\n", at="torch.log(torch.sigmoid(x))"),
-        Invalid("import torch\nlq = torch.log(1 - torch.sigmoid(a + b))\n", at="torch.log(1 - torch.sigmoid(a + b))"),
-        Invalid("import torch\np = x.sigmoid()\nlp = p.log()\n", at="p.log()"),
-        Invalid("import torch\nlp = torch.log(torch.sigmoid(d) + 1e-8)\n", at="torch.log(torch.sigmoid(d) + 1e-8)"),
+        Invalid(
+            "import torch\nlp = torch.log(torch.sigmoid(x))\n",
+            at="torch.log(torch.sigmoid(x))",
+            fixed="import torch\nlp = torch.nn.functional.logsigmoid(x)\n",
+        ),
+        Invalid(
+            "import torch\nlq = torch.log(1 - torch.sigmoid(a + b))\n",
+            at="torch.log(1 - torch.sigmoid(a + b))",
+            fixed="import torch\nlq = torch.nn.functional.logsigmoid(-(a + b))\n",
+        ),
+        Invalid(
+            "import torch\np = x.sigmoid()\nlp = p.log()\n",
+            at="p.log()",
+            fixed="import torch\np = x.sigmoid()\nlp = torch.nn.functional.logsigmoid(x)\n",
+        ),
+        Invalid(
+            "import torch\nlp = torch.log(torch.sigmoid(d) + 1e-8)\n",
+            at="torch.log(torch.sigmoid(d) + 1e-8)",
+            fixed="import torch\nlp = torch.nn.functional.logsigmoid(d)\n",
+        ),
         Invalid(
             "import torch\neps = 1e-7\nlq = torch.log(1 - torch.sigmoid(x) + eps)\n",
             at="torch.log(1 - torch.sigmoid(x) + eps)",
+            fixed="import torch\neps = 1e-7\nlq = torch.nn.functional.logsigmoid(-x)\n",
         ),
         Invalid(
-            "import torch\np = torch.sigmoid(x)\nlp = torch.log(p.clamp(min=1e-6))\n", at="torch.log(p.clamp(min=1e-6))"
+            "import torch\np = torch.sigmoid(x)\nlp = torch.log(p.clamp(min=1e-6))\n",
+            at="torch.log(p.clamp(min=1e-6))",
+            fixed="import torch\np = torch.sigmoid(x)\nlp = torch.nn.functional.logsigmoid(x)\n",
         ),
         Invalid(
             "import torch\np = torch.sigmoid(x)\nlq = torch.log(torch.clamp(1 - p, 1e-6, 1.0))\n",
             at="torch.log(torch.clamp(1 - p, 1e-6, 1.0))",
+            fixed="import torch\np = torch.sigmoid(x)\nlq = torch.nn.functional.logsigmoid(-x)\n",
         ),
-        Invalid("import torch\nlq = (1 + 1e-8 - torch.sigmoid(x)).log()\n", at="(1 + 1e-8 - torch.sigmoid(x)).log()"),
+        Invalid(
+            "import torch\nlq = (1 + 1e-8 - torch.sigmoid(x)).log()\n",
+            at="(1 + 1e-8 - torch.sigmoid(x)).log()",
+            fixed="import torch\nlq = torch.nn.functional.logsigmoid(-x)\n",
+        ),
     )
 
     def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
@@ -198,12 +222,18 @@ lse = torch.logsumexp(scores, dim=1)
         Invalid(
             "import torch\nlse = torch.log(torch.sum(torch.exp(x), dim=1))\n",
             at="torch.log(torch.sum(torch.exp(x), dim=1))",
+            fixed="import torch\nlse = torch.logsumexp(x, dim=1)\n",
         ),
         Invalid(
             "import torch\nlse = torch.log(torch.exp(x).sum(-1, keepdim=True))\n",
             at="torch.log(torch.exp(x).sum(-1, keepdim=True))",
+            fixed="import torch\nlse = torch.logsumexp(x, -1, keepdim=True)\n",
         ),
-        Invalid("import torch\ne = torch.exp(scores)\nlse = e.sum().log()\n", at="e.sum().log()"),
+        Invalid(
+            "import torch\ne = torch.exp(scores)\nlse = e.sum().log()\n",
+            at="e.sum().log()",
+            fixed="import torch\ne = torch.exp(scores)\nlse = torch.logsumexp(scores, dim=tuple(range(scores.ndim)))\n",
+        ),
     )
 
     def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
@@ -297,9 +327,21 @@ sp = F.softplus(x)
         "import torch\nv = max_ + torch.log1p(torch.exp(min_ - max_))\n",
     )
     invalid = (
-        Invalid("import torch\nsp = torch.log(1 + torch.exp(x))\n", at="torch.log(1 + torch.exp(x))"),
-        Invalid("import torch\nsp = torch.log1p(x.exp())\n", at="torch.log1p(x.exp())"),
-        Invalid("import torch\nsp = (torch.exp(x) + 1.0).log()\n", at="(torch.exp(x) + 1.0).log()"),
+        Invalid(
+            "import torch\nsp = torch.log(1 + torch.exp(x))\n",
+            at="torch.log(1 + torch.exp(x))",
+            fixed="import torch\nsp = torch.nn.functional.softplus(x)\n",
+        ),
+        Invalid(
+            "import torch\nsp = torch.log1p(x.exp())\n",
+            at="torch.log1p(x.exp())",
+            fixed="import torch\nsp = torch.nn.functional.softplus(x)\n",
+        ),
+        Invalid(
+            "import torch\nsp = (torch.exp(x) + 1.0).log()\n",
+            at="(torch.exp(x) + 1.0).log()",
+            fixed="import torch\nsp = torch.nn.functional.softplus(x)\n",
+        ),
     )
 
     def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
@@ -415,14 +457,32 @@ z = torch.expm1(x)
         "import torch\nn = (log_d.exp() - 1).floor()\n",
     )
     invalid = (
-        Invalid("import torch\ny = torch.log(1 + x)\n", at="torch.log(1 + x)"),
-        Invalid("import torch\ny = torch.log(x + 1.0)\n", at="torch.log(x + 1.0)"),
-        Invalid("import torch\nz = torch.exp(x) - 1\n", at="torch.exp(x) - 1"),
-        Invalid("import torch\nz = 2 * (x.exp() - 1)\n", at="x.exp() - 1"),
-        Invalid("import torch\nz = -1 + torch.exp(v)\n", at="-1 + torch.exp(v)"),
-        Invalid("import torch\nz = (-1.0 + v.exp()) / v\n", at="-1.0 + v.exp()"),
+        Invalid(
+            "import torch\ny = torch.log(1 + x)\n", at="torch.log(1 + x)", fixed="import torch\ny = torch.log1p(x)\n"
+        ),
+        Invalid(
+            "import torch\ny = torch.log(x + 1.0)\n",
+            at="torch.log(x + 1.0)",
+            fixed="import torch\ny = torch.log1p(x)\n",
+        ),
+        Invalid(
+            "import torch\nz = torch.exp(x) - 1\n", at="torch.exp(x) - 1", fixed="import torch\nz = torch.expm1(x)\n"
+        ),
+        Invalid(
+            "import torch\nz = 2 * (x.exp() - 1)\n", at="x.exp() - 1", fixed="import torch\nz = 2 * torch.expm1(x)\n"
+        ),
+        Invalid(
+            "import torch\nz = -1 + torch.exp(v)\n", at="-1 + torch.exp(v)", fixed="import torch\nz = torch.expm1(v)\n"
+        ),
+        Invalid(
+            "import torch\nz = (-1.0 + v.exp()) / v\n",
+            at="-1.0 + v.exp()",
+            fixed="import torch\nz = torch.expm1(v) / v\n",
+        ),
         Invalid(  # exp(-|x|) cannot overflow (not LGT207), but log(1 + tiny) still loses it
-            "import torch\nv = torch.log(1 + torch.exp(-torch.abs(x)))\n", at="torch.log(1 + torch.exp(-torch.abs(x)))"
+            "import torch\nv = torch.log(1 + torch.exp(-torch.abs(x)))\n",
+            at="torch.log(1 + torch.exp(-torch.abs(x)))",
+            fixed="import torch\nv = torch.log1p(torch.exp(-torch.abs(x)))\n",
         ),
     )
 
@@ -466,6 +526,3 @@ z = torch.expm1(x)
                 self, "Use torch.expm1", [ctx.replace(node, f"{spelled[0]}({x})", absorb_parens=True), *spelled[1]]
             )
         ctx.report(self, node, "exp(x) - 1 loses precision where x may be small: use `torch.expm1(x)`", fix=fix)
-
-
-RULES = (LogOfSigmoid, LogSumExp, LogOnePlusExp, Log1pExpm1)

@@ -56,14 +56,17 @@ loss = F.kl_div(F.log_softmax(student, dim=1), teacher_probs, reduction="batchme
         Invalid(
             "import torch.nn.functional as F\nloss = F.kl_div(F.softmax(s, dim=1), p, reduction='batchmean')\n",
             at="F.softmax(s, dim=1)",
+            fixed="import torch.nn.functional as F\nloss = F.kl_div(F.log_softmax(s, dim=1), p, reduction='batchmean')\n",
         ),
         Invalid(
             "import torch\nimport torch.nn as nn\ncrit = nn.KLDivLoss(reduction='sum')\nq = torch.softmax(s, -1)\nloss = crit(q, p)\n",
             at="q",
+            fixed="import torch\nimport torch.nn as nn\ncrit = nn.KLDivLoss(reduction='sum')\nq = torch.softmax(s, -1)\nloss = crit(torch.log_softmax(s, -1), p)\n",
         ),
         Invalid(
             "import torch.nn.functional as F\nloss = F.kl_div(F.softmax(t, 1), F.log_softmax(s, 1), reduction='batchmean')  # swapped\n",
             at="F.softmax(t, 1)",
+            fixed="import torch.nn.functional as F\nloss = F.kl_div(F.log_softmax(t, 1), F.log_softmax(s, 1), reduction='batchmean')  # swapped\n",
         ),
     )
 
@@ -132,14 +135,17 @@ loss = F.kl_div(F.log_softmax(s, 1), F.log_softmax(t, 1), reduction="batchmean",
         Invalid(
             "import torch.nn.functional as F\nloss = F.kl_div(F.log_softmax(s, 1), F.log_softmax(t, 1), reduction='batchmean')\n",
             at="F.log_softmax(t, 1)",
+            fixed="import torch.nn.functional as F\nloss = F.kl_div(F.log_softmax(s, 1), F.log_softmax(t, 1), reduction='batchmean', log_target=True)\n",
         ),
         Invalid(
             "import torch\nimport torch.nn as nn\nloss = nn.KLDivLoss(reduction='batchmean')(s.log_softmax(1), torch.log(p))\n",
             at="torch.log(p)",
+            fixed="import torch\nimport torch.nn as nn\nloss = nn.KLDivLoss(reduction='batchmean', log_target=True)(s.log_softmax(1), torch.log(p))\n",
         ),
         Invalid(
             "import torch.nn.functional as F\nloss = F.kl_div(F.log_softmax(s, 1), F.softmax(t, 1), reduction='batchmean', log_target=True)\n",
             at="F.softmax(t, 1)",
+            fixed="import torch.nn.functional as F\nloss = F.kl_div(F.log_softmax(s, 1), F.softmax(t, 1), reduction='batchmean', log_target=False)\n",
         ),
     )
 
@@ -229,11 +235,17 @@ loss = F.kl_div(F.log_softmax(s, 1), F.softmax(t, 1), reduction="batchmean")
         Invalid(
             "import torch.nn.functional as F\nloss = F.kl_div(F.log_softmax(s, 1), F.softmax(t, 1))\n",
             at="F.kl_div(F.log_softmax(s, 1), F.softmax(t, 1))",
+            fixed='import torch.nn.functional as F\nloss = F.kl_div(F.log_softmax(s, 1), F.softmax(t, 1), reduction="batchmean")\n',
         ),
-        Invalid("import torch.nn as nn\ncriterion = nn.KLDivLoss()\n", at="nn.KLDivLoss()"),
+        Invalid(
+            "import torch.nn as nn\ncriterion = nn.KLDivLoss()\n",
+            at="nn.KLDivLoss()",
+            fixed='import torch.nn as nn\ncriterion = nn.KLDivLoss(reduction="batchmean")\n',
+        ),
         Invalid(
             "from torch.nn import KLDivLoss\ncriterion = KLDivLoss(reduction='mean', log_target=True)\n",
             at="KLDivLoss(reduction='mean', log_target=True)",
+            fixed='from torch.nn import KLDivLoss\ncriterion = KLDivLoss(reduction="batchmean", log_target=True)\n',
         ),
     )
 
@@ -262,6 +274,3 @@ loss = F.kl_div(F.log_softmax(s, 1), F.softmax(t, 1), reduction="batchmean")
             [set_keyword(node, "reduction", '"batchmean"', ctx.unit)],
         )
         ctx.report(self, node, message, fix=fix)
-
-
-RULES = (ProbabilitiesIntoKlDiv, KlDivLogTargetMismatch, KlDivMeanReduction)

@@ -84,13 +84,23 @@ log_probs = F.log_softmax(logits, dim=1)
         Invalid(
             "import torch\nimport torch.nn.functional as F\nlp = torch.log(F.softmax(x, dim=1))\n",
             at="torch.log(F.softmax(x, dim=1))",
+            fixed="import torch\nimport torch.nn.functional as F\nlp = F.log_softmax(x, dim=1)\n",
         ),
-        Invalid("import torch\nlp = torch.softmax(x, -1).log()\n", at="torch.softmax(x, -1).log()"),
+        Invalid(
+            "import torch\nlp = torch.softmax(x, -1).log()\n",
+            at="torch.softmax(x, -1).log()",
+            fixed="import torch\nlp = torch.log_softmax(x, -1)\n",
+        ),
         Invalid(
             "import torch\nimport torch.nn as nn\nlp = torch.log(nn.Softmax(dim=1)(x))\n",
             at="torch.log(nn.Softmax(dim=1)(x))",
+            fixed="import torch\nimport torch.nn as nn\nlp = nn.LogSoftmax(dim=1)(x)\n",
         ),
-        Invalid("import torch as th\np = th.special.softmax(x, 1)\nlp = th.log(p)\n", at="th.log(p)"),
+        Invalid(
+            "import torch as th\np = th.special.softmax(x, 1)\nlp = th.log(p)\n",
+            at="th.log(p)",
+            fixed="import torch as th\np = th.special.softmax(x, 1)\nlp = th.special.log_softmax(x, 1)\n",
+        ),
     )
 
     def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
@@ -138,18 +148,22 @@ log_probs = F.log_softmax(logits, dim=1)
         Invalid(
             "import torch\nimport torch.nn.functional as F\nlp = torch.log(F.softmax(x, dim=1) + 1e-8)\n",
             at="torch.log(F.softmax(x, dim=1) + 1e-8)",
+            fixed="import torch\nimport torch.nn.functional as F\nlp = F.log_softmax(x, dim=1)\n",
         ),
         Invalid(
             "import torch\nlp = torch.log(torch.softmax(x, 1).clamp(min=1e-6))\n",
             at="torch.log(torch.softmax(x, 1).clamp(min=1e-6))",
+            fixed="import torch\nlp = torch.log_softmax(x, 1)\n",
         ),
         Invalid(
             "import torch\nimport torch.nn.functional as F\np = F.softmax(x, -1)\nlp = torch.log(torch.clamp(p, 1e-7, 1.0))\n",
             at="torch.log(torch.clamp(p, 1e-7, 1.0))",
+            fixed="import torch\nimport torch.nn.functional as F\np = F.softmax(x, -1)\nlp = F.log_softmax(x, -1)\n",
         ),
         Invalid(
             "import torch\nEPS = 1e-12\nlp = (torch.softmax(x, 1) + EPS).log()\n",
             at="(torch.softmax(x, 1) + EPS).log()",
+            fixed="import torch\nEPS = 1e-12\nlp = torch.log_softmax(x, 1)\n",
         ),
     )
 
@@ -238,6 +252,3 @@ def _small_constant(node: cst.BaseExpression) -> bool:
     if value is not None:
         return 0 < value <= 1e-3
     return isinstance(node, (cst.Name, cst.Attribute)) and "eps" in (syntax.dotted_name(node) or "").lower()
-
-
-RULES = (LogOfSoftmax, LogOfSoftmaxWithEps)

@@ -72,14 +72,22 @@ probs = torch.softmax(logits, dim=1)
         Invalid(
             "import torch\np = torch.exp(x) / torch.exp(x).sum(dim=1, keepdim=True)\n",
             at="torch.exp(x) / torch.exp(x).sum(dim=1, keepdim=True)",
+            fixed="import torch\np = torch.softmax(x, dim=1)\n",
         ),
-        Invalid("import torch\ne = x.exp()\np = e / e.sum(-1, keepdim=True)\n", at="e / e.sum(-1, keepdim=True)"),
+        Invalid(
+            "import torch\ne = x.exp()\np = e / e.sum(-1, keepdim=True)\n",
+            at="e / e.sum(-1, keepdim=True)",
+            fixed="import torch\ne = x.exp()\np = torch.softmax(x, dim=-1)\n",
+        ),
         Invalid(
             "import torch\np = torch.exp(x) / torch.sum(torch.exp(x), 1)\n",
             at="torch.exp(x) / torch.sum(torch.exp(x), 1)",
+            fixed=None,
         ),
         Invalid(  # a square that is not negated can overflow
-            "import torch\ng = torch.exp(x ** 2)\nk = g / g.sum(-1, keepdim=True)\n", at="g / g.sum(-1, keepdim=True)"
+            "import torch\ng = torch.exp(x ** 2)\nk = g / g.sum(-1, keepdim=True)\n",
+            at="g / g.sum(-1, keepdim=True)",
+            fixed="import torch\ng = torch.exp(x ** 2)\nk = torch.softmax(x ** 2, dim=-1)\n",
         ),
     )
 
@@ -163,18 +171,22 @@ loss = F.cross_entropy(logits, soft_targets)
         Invalid(
             "import torch\nimport torch.nn.functional as F\nloss = -(p * torch.log(F.softmax(x, dim=1))).sum(dim=1).mean()\n",
             at="-(p * torch.log(F.softmax(x, dim=1))).sum(dim=1).mean()",
+            fixed="import torch\nimport torch.nn.functional as F\nloss = F.cross_entropy(x, p.expand_as(x))\n",
         ),
         Invalid(
             "import torch\nimport torch.nn.functional as F\nlogp = F.log_softmax(x, 1)\nloss = torch.mean(torch.sum(-t * logp, dim=1))\n",
             at="torch.mean(torch.sum(-t * logp, dim=1))",
+            fixed="import torch\nimport torch.nn.functional as F\nlogp = F.log_softmax(x, 1)\nloss = F.cross_entropy(x, t.expand_as(x))\n",
         ),
         Invalid(
             "import torch\nloss = -torch.sum(torch.log_softmax(x, -1) * y, -1).mean()\n",
             at="-torch.sum(torch.log_softmax(x, -1) * y, -1).mean()",
+            fixed=None,
         ),
         Invalid(  # the same logits, reassigned: the target is another distribution (distillation)
             "import torch\np = torch.softmax(x, 1)\nx = student(inputs)\nloss = -(p * torch.log_softmax(x, 1)).sum(1).mean()\n",
             at="-(p * torch.log_softmax(x, 1)).sum(1).mean()",
+            fixed="import torch\np = torch.softmax(x, 1)\nx = student(inputs)\nloss = torch.nn.functional.cross_entropy(x, p.expand_as(x))\n",
         ),
     )
 
@@ -308,6 +320,3 @@ def _logits_of(log_probs: cst.BaseExpression, ctx: RuleContext):
         if isinstance(probs, Tensor) and probs.source == "softmax":
             return visible_logits(probs, inner, ctx), probs
     return None, None
-
-
-RULES = (ManualSoftmax, ManualCrossEntropy)

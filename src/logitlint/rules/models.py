@@ -107,6 +107,3 @@ probs = F.softmax(Net()(x), dim=1)  # at inference
         if lc.sink is not None:
             related += ctx.related(lc.sink.origin, "the loss inside the helper")
         ctx.report(self, lc.input, message, related=related)
-
-
-RULES = (ProbabilityModelIntoLogitLoss,)

@@ -196,11 +196,17 @@ pred = logits.argmax(dim=1)
         Invalid(
             "import torch\nimport torch.nn.functional as F\npred = torch.argmax(F.softmax(x, dim=1), dim=1)\n",
             at="torch.argmax(F.softmax(x, dim=1), dim=1)",
+            fixed="import torch\nimport torch.nn.functional as F\npred = torch.argmax(x, dim=1)\n",
         ),
-        Invalid("import torch\npred = torch.softmax(out, -1).argmax(-1)\n", at="torch.softmax(out, -1).argmax(-1)"),
+        Invalid(
+            "import torch\npred = torch.softmax(out, -1).argmax(-1)\n",
+            at="torch.softmax(out, -1).argmax(-1)",
+            fixed="import torch\npred = out.argmax(-1)\n",
+        ),
         Invalid(
             "import torch.nn.functional as F\nprobs = F.softmax(x, 1)\nconf = probs.max(1)\npred = probs.argmax(dim=1)\n",
             at="probs.argmax(dim=1)",
+            fixed="import torch.nn.functional as F\nprobs = F.softmax(x, 1)\nconf = probs.max(1)\npred = x.argmax(dim=1)\n",
         ),
     )
 
@@ -235,6 +241,3 @@ pred = logits.argmax(dim=1)
             "argmax of softmax over the same dim: softmax keeps the order, take argmax of the logits",
             fix=fix,
         )
-
-
-RULES = (ImplicitSoftmaxDim, ArgmaxOfSoftmax)
