@@ -11,20 +11,20 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from logitlint import fixes
 from logitlint.analysis import syntax
 from logitlint.analysis.evaluate import Evaluator
 from logitlint.analysis.flow import Walker
 from logitlint.analysis.losses import LOSS_WORDS, LossCall, helper_inputs, recognise
 from logitlint.analysis.module import ClassInfo, FunctionInfo, ModuleContext
 from logitlint.analysis.summaries import SummaryRecorder
-from logitlint.analysis.values import FunctionValue, LossObject, Origin, Value, force
-from logitlint.diagnostics import Diagnostic, Edit, Fix, FixClass, Related, Severity, Span
+from logitlint.analysis.values import FunctionValue, LossObject, Value, force
+from logitlint.diagnostics import Diagnostic, Span
 from logitlint.limits import check_parseable
 from logitlint.noqa import Noqa
 from logitlint.outline import FullOutline, Item, Outline, UnitParseError
 from logitlint.rules import Rule, all_rules
 from logitlint.rules.base import LossRule
+from logitlint.rules.context import RuleContext
 
 if TYPE_CHECKING:
     from logitlint.analysis.project import ProjectView
@@ -46,91 +46,6 @@ class CheckSettings:
     project: ProjectView | None = None
     parse_cache: dict | None = None
     noqa: bool = True  # honour noqa comments (the flake8 adapter leaves that to flake8)
-
-
-class RuleContext:
-    """What a rule sees: values of expressions, their source, and a way to report."""
-
-    def __init__(self, check: FileCheck, ev: Evaluator):
-        self.check, self.ev = check, ev
-
-    @property
-    def module(self) -> ModuleContext:
-        return self.check.ctx
-
-    @property
-    def unit(self) -> ParsedUnit:
-        return self.ev.unit  # type: ignore[return-value]
-
-    def value(self, node: cst.CSTNode) -> Value:
-        return self.ev.value(node)
-
-    def callee(self, call: cst.Call) -> str | None:
-        return self.ev.callee_name(call)
-
-    def code(self, node: cst.CSTNode) -> str:
-        return self.ev.code(node)
-
-    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        return self.ev.parent(node)
-
-    def spell(self, qualname: str) -> tuple[str, tuple[Edit, ...]] | None:
-        return fixes.Spelling(self.check.ctx, self.ev.scope)(qualname)
-
-    def replace(
-        self, node: cst.CSTNode, text: str, unit: ParsedUnit | None = None, *, absorb_parens: bool = False
-    ) -> Edit:
-        return fixes.replace(unit or self.unit, node, text, absorb_parens=absorb_parens)
-
-    def source(self, node: cst.CSTNode, *, atom: bool = False, unit: ParsedUnit | None = None) -> str:
-        return fixes.code_of(unit or self.unit, node, atom=atom)
-
-    def related(self, origin: Origin | None, message: str | None = None) -> tuple[Related, ...]:
-        if origin is None:
-            return ()
-        resolved = origin.resolve(self.check.path)
-        if not resolved.line:
-            return ()
-        path = display_path(resolved.path or self.check.path, self.check.path)
-        return (Related(path, resolved.line, resolved.col, message or resolved.description),)
-
-    def where(self, origin: Origin | None) -> str:
-        """``line 12`` or ``models.py:12`` for a message."""
-        if origin is None:
-            return "elsewhere"
-        resolved = origin.resolve(self.check.path)
-        if resolved.path and os.path.abspath(resolved.path) != os.path.abspath(self.check.path):
-            return f"{display_path(resolved.path, self.check.path)}:{resolved.line}"
-        return f"line {resolved.line}"
-
-    def report(
-        self,
-        rule: Rule,
-        node: cst.CSTNode,
-        message: str,
-        *,
-        fix: Fix | None = None,
-        related: tuple[Related, ...] = (),
-        severity: Severity | None = None,
-        fix_note: str | None = None,
-    ) -> None:
-        span = self.unit.span(node)
-        self.check.add(
-            Diagnostic(
-                rule.code,
-                rule.name,
-                message,
-                severity or rule.severity,
-                self.check.path,
-                span,
-                fix,
-                related,
-                fix_note=fix_note,
-            )
-        )
-
-    def fix(self, rule: Rule, title: str, edits: Iterable[Edit], fix_class: FixClass | None = None) -> Fix:
-        return Fix(title, fix_class or rule.fix_class or FixClass.BUG_FIX, tuple(edits))
 
 
 class FileCheck:
@@ -352,7 +267,7 @@ class FileCheck:
 
     # --- rule dispatch ---------------------------------------------------------------------------
     def _dispatch(self, node: cst.CSTNode, ev: Evaluator) -> None:
-        ctx = RuleContext(self, ev)
+        ctx = RuleContext(self, self.ctx, ev)
         if isinstance(node, cst.Call):
             for rule in self.call_rules:
                 rule.on_call(node, ctx)
@@ -375,14 +290,6 @@ class FileCheck:
 
 def _same_file(a: str, b: str) -> bool:
     return os.path.abspath(a) == os.path.abspath(b)
-
-
-def display_path(path: str, reference: str) -> str:
-    """A related file's path as the user named the checked file: relative if that one was."""
-    if path == reference or os.path.isabs(reference) or not os.path.isabs(path):
-        return path
-    relative = os.path.relpath(path)
-    return path if relative.startswith("..") else relative
 
 
 def _is_loss_entry(value: Value) -> bool:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
     from logitlint.analysis.losses import LossCall
     from logitlint.analysis.values import Tensor
-    from logitlint.engine import RuleContext
+    from logitlint.rules.context import RuleContext
 
 
 class Invalid(NamedTuple):

@@ -15,7 +15,7 @@ from logitlint.rules.rewrite import describe, renamed_callee, visible_logits
 
 if TYPE_CHECKING:
     from logitlint.analysis.losses import LossCall
-    from logitlint.engine import RuleContext
+    from logitlint.rules.context import RuleContext
 
 
 class SigmoidIntoBceWithLogits(LossInputRule):
@@ -187,7 +187,7 @@ _CHANGES = "(changes the loss where the sigmoid saturates; targets outside [0, 1
 def _only_use(lc: LossCall, ctx: RuleContext) -> bool:
     """Is the loss object a local variable of this function, assigned once and used only here?"""
     func = lc.call.func
-    scope = ctx.ev.scope
+    scope = ctx.scope
     obj = lc.loss_object
     if not isinstance(func, cst.Name) or scope is None or obj is None or obj.unit is not scope.unit:
         return False

@@ -13,8 +13,8 @@ from logitlint.diagnostics import Edit, Span
 if TYPE_CHECKING:
     from logitlint.analysis.losses import LossCall
     from logitlint.analysis.values import Tensor
-    from logitlint.engine import RuleContext
     from logitlint.outline import ParsedUnit
+    from logitlint.rules.context import RuleContext
 
 
 def loss_name(lc: LossCall, ctx: RuleContext) -> str:
@@ -76,7 +76,7 @@ def dead_object_edit(lc: LossCall, ctx: RuleContext) -> Edit | None:
     func, obj = lc.call.func, lc.loss_object
     if not isinstance(func, cst.Name) or obj is None or obj.call is None or obj.unit is None:
         return None
-    text = ctx.module.outline.text
+    text = ctx.file_text
     if len(re.findall(rf"(?<![\w.]){re.escape(func.value)}\b", text)) != 2 or "__all__" in text:
         return None
     assign = _assignment_of(obj.unit.module, obj.call, func.value)

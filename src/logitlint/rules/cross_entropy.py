@@ -14,7 +14,7 @@ from logitlint.rules.rewrite import class_dim_ok, describe, renamed, visible_log
 
 if TYPE_CHECKING:
     from logitlint.analysis.losses import LossCall
-    from logitlint.engine import RuleContext
+    from logitlint.rules.context import RuleContext
 
 CE_WORDS = frozenset({"cross_entropy", "CrossEntropyLoss"})
 NLL_WORDS = frozenset({"nll_loss", "NLLLoss"})

@@ -15,7 +15,7 @@ from logitlint.rules.manual import stabilised
 from logitlint.rules.rewrite import describe, visible_logits
 
 if TYPE_CHECKING:
-    from logitlint.engine import RuleContext
+    from logitlint.rules.context import RuleContext
 
 
 def _is_one(node: cst.BaseExpression) -> bool:

@@ -16,7 +16,7 @@ from logitlint.rules.rewrite import describe, renamed, visible_logits
 
 if TYPE_CHECKING:
     from logitlint.analysis.losses import LossCall
-    from logitlint.engine import RuleContext
+    from logitlint.rules.context import RuleContext
 
 KL_WORDS = frozenset({"kl_div", "KLDivLoss"})
 

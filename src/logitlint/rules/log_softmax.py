@@ -13,7 +13,7 @@ from logitlint.rules.base import Invalid, Rule
 from logitlint.rules.rewrite import describe, hidden_reason, occurrences, renamed, visible_logits
 
 if TYPE_CHECKING:
-    from logitlint.engine import RuleContext
+    from logitlint.rules.context import RuleContext
 
 
 def log_argument(node: cst.Call, ctx: RuleContext) -> cst.BaseExpression | None:
@@ -216,7 +216,7 @@ def meets_a_product(node: cst.BaseExpression, ctx: RuleContext) -> bool:
     the eps was what kept ``0 * log(0)`` finite (FIX-SEMANTICS trap 6). Checked where ``node`` is
     used and where the local name it is assigned to is read. A heuristic ("may"): any call other
     than an index-target loss or an argmax counts as passing it on."""
-    scope = ctx.ev.scope
+    scope = ctx.scope
     root: cst.CSTNode = scope.node.body if scope is not None else ctx.unit.module
     names: set[str] = set()
     for ancestors, _ in occurrences(root, lambda n: n is node):

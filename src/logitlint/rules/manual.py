@@ -14,7 +14,7 @@ from logitlint.rules.log_softmax import log_argument
 from logitlint.rules.rewrite import class_dim_ok, visible_logits
 
 if TYPE_CHECKING:
-    from logitlint.engine import RuleContext
+    from logitlint.rules.context import RuleContext
 
 
 def _sum_call(node: cst.BaseExpression, ctx: RuleContext) -> tuple[cst.BaseExpression, syntax.BoundArgs] | None:

@@ -12,7 +12,7 @@ from logitlint.rules.common import loss_name
 
 if TYPE_CHECKING:
     from logitlint.analysis.losses import LossCall
-    from logitlint.engine import RuleContext
+    from logitlint.rules.context import RuleContext
 
 _OP = {
     "softmax": "softmax",

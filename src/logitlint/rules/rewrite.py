@@ -12,8 +12,8 @@ from logitlint.analysis.values import Tensor
 from logitlint.diagnostics import Edit
 
 if TYPE_CHECKING:
-    from logitlint.engine import RuleContext
     from logitlint.outline import ParsedUnit
+    from logitlint.rules.context import RuleContext
 
 _NAMESPACES = {"functional": "torch.nn.functional.", "torch": "torch.", "special": "torch.special."}
 _LAYER_OF = {"softmax": "Softmax", "log_softmax": "LogSoftmax", "sigmoid": "Sigmoid", "logsigmoid": "LogSigmoid"}
@@ -27,7 +27,7 @@ def visible_logits(value: Tensor, node: cst.BaseExpression, ctx: RuleContext) ->
         return None
     if value.via == "direct" and node is producer.call:
         return producer.operand
-    if value.via == "variable" and isinstance(node, cst.Name) and ctx.ev.still_valid(producer):
+    if value.via == "variable" and isinstance(node, cst.Name) and ctx.still_valid(producer):
         if producer.unit is ctx.unit and contexts_around(ctx.unit, producer.call) != contexts_around(ctx.unit, node):
             return None  # made under `with torch.no_grad():` (or autocast...), used outside: gradients would change
         return producer.operand
@@ -38,7 +38,7 @@ def hidden_reason(value: Tensor, node: cst.BaseExpression, ctx: RuleContext) -> 
     """Why ``visible_logits`` gave nothing, for a finding's fix note."""
     producer = value.producer
     if producer is not None and value.via == "variable" and isinstance(node, cst.Name):
-        if ctx.ev.still_valid(producer) and producer.unit is ctx.unit:
+        if ctx.still_valid(producer) and producer.unit is ctx.unit:
             return "no fix: the softmax is made inside a `with` block (no_grad, autocast) and used outside it"
     if producer is not None and producer.extra_args:
         return "no fix: the call has arguments the fix does not understand"

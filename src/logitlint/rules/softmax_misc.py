@@ -14,7 +14,7 @@ from logitlint.rules.base import Invalid, Rule
 from logitlint.rules.rewrite import visible_logits
 
 if TYPE_CHECKING:
-    from logitlint.engine import RuleContext
+    from logitlint.rules.context import RuleContext
 
 _IMPLICIT = {
     "torch.nn.functional.softmax": "F.softmax",
@@ -108,7 +108,7 @@ scores = F.softmax(logits, dim=-1)
             ):
                 if len(parent.slice) == 3:
                     return 3, "its result is indexed with three subscripts"
-        scope = ctx.ev.scope
+        scope = ctx.scope
         if isinstance(operand, cst.Name) and scope is not None:
             rank = _rank_read_nearby(operand.value, scope.node)
             if rank is not None:
