@@ -14,9 +14,10 @@ import libcst as cst
 from logitlint.analysis import syntax
 from logitlint.analysis.evaluate import Evaluator
 from logitlint.analysis.flow import Walker
-from logitlint.analysis.losses import LOSS_WORDS, LossCall, helper_inputs, recognise
+from logitlint.analysis.losses import LossCall, helper_inputs, recognise
 from logitlint.analysis.module import ClassInfo, FunctionInfo, ModuleContext
 from logitlint.analysis.summaries import SummaryRecorder
+from logitlint.analysis.torchapi import LOSS_WORDS
 from logitlint.analysis.values import FunctionValue, LossObject, Value, force
 from logitlint.diagnostics import Diagnostic, Span
 from logitlint.limits import check_parseable

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from logitlint.analysis import syntax, torchapi
+from logitlint.analysis.tables import literal_tensor
 from logitlint.analysis.values import (
     UNKNOWN,
     ClassValue,
@@ -535,7 +536,6 @@ class Evaluator:
         if qual in torchapi.MODULE_WRAPPERS:
             return self._first_value(node)  # DataParallel(model)(x) is model(x)
         if qual in torchapi.LITERAL_TENSORS:
-            from logitlint.analysis.tables import literal_tensor
 
             return literal_tensor(node, self)
         if qual in torchapi.SIZED_CONSTRUCTORS:

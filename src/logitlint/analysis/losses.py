@@ -10,24 +10,8 @@ import libcst as cst
 
 from logitlint.analysis import syntax, torchapi
 from logitlint.analysis.evaluate import Evaluator
-from logitlint.analysis.module import Sink
 from logitlint.analysis.torchapi import LOSS_BY_KEY, LossSpec
-from logitlint.analysis.values import FunctionValue, LossObject, Ref, force
-
-LOSS_WORDS = frozenset(
-    {
-        "cross_entropy",
-        "CrossEntropyLoss",
-        "nll_loss",
-        "NLLLoss",
-        "kl_div",
-        "KLDivLoss",
-        "binary_cross_entropy",
-        "binary_cross_entropy_with_logits",
-        "BCELoss",
-        "BCEWithLogitsLoss",
-    }
-)
+from logitlint.analysis.values import FunctionValue, LossObject, Ref, Sink, force
 
 
 @dataclass

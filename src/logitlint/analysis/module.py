@@ -9,57 +9,34 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from logitlint.analysis import syntax, torchapi
+from logitlint.analysis.evaluate import Evaluator
+from logitlint.analysis.summaries import summarise
+from logitlint.analysis.torchapi import LOSS_WORDS
 from logitlint.analysis.values import (
     UNKNOWN,
     ClassValue,
     FunctionValue,
     Lazy,
     LossObject,
-    Origin,
     Param,
     Ref,
+    SelfValue,
+    Summary,
     TupleValue,
     Value,
     force,
     merge_all,
 )
-from logitlint.outline import Item, Outline, ParsedUnit, UnitParseError
+from logitlint.outline import FullItem, Item, Outline, ParsedUnit, UnitParseError
 
 if TYPE_CHECKING:
     from logitlint.analysis.project import ProjectView
-
-
-@dataclass(frozen=True)
-class Sink:
-    """A parameter of a function that reaches a loss's input (``def f(out, y): return ce(out, y)``)."""
-
-    loss: str  # LossSpec.key
-    origin: Origin  # the loss call
-    arg_names: frozenset[str] = frozenset()  # keyword arguments the loss call was given
-    module_form: bool = False
-
-    def portable(self, path: str) -> Sink:
-        return Sink(self.loss, self.origin.resolve(path), self.arg_names, self.module_form)
-
-
-@dataclass
-class Summary:
-    returns: Value = UNKNOWN
-    sinks: dict[int, tuple[Sink, ...]] = field(default_factory=dict)
-    param_names: tuple[str, ...] = ()
-
-    def sink_for(self, index: int) -> tuple[Sink, ...]:
-        return self.sinks.get(index, ())
-
-    def trivial(self) -> bool:
-        return self.returns is UNKNOWN and not self.sinks
 
 
 class _Guard:
@@ -187,7 +164,6 @@ class ModuleContext:
         return next(iter(self._global_bindings(name)), None) is not None
 
     def _global_bindings(self, name: str) -> Iterator[Value]:
-        from logitlint.analysis.evaluate import Evaluator
 
         imports = self.import_items
         for index, item in enumerate(self.outline.items):
@@ -266,7 +242,6 @@ class ModuleContext:
         """Names of functions and methods that might pass a parameter on to a loss, read from the
         source text: one with a loss word, or one that mentions another candidate or a name a
         loss object is bound to. Only these get a summary when a call to them is checked."""
-        from logitlint.analysis.losses import LOSS_WORDS
 
         functions: list[Item] = []
         targets: set[str] = set()
@@ -496,11 +471,8 @@ class FunctionInfo:
         for index, param in enumerate(self.params):
             if param.name.value == name:
                 if index == 0 and self.self_name == name:
-                    from logitlint.analysis.values import SelfValue
-
                     return SelfValue(self.cls)
                 if param.default is not None:
-                    from logitlint.analysis.evaluate import Evaluator
 
                     default = force(Evaluator(self.ctx, self.parent, flow_insensitive=True).eval(param.default))
                     if isinstance(default, LossObject):
@@ -510,7 +482,6 @@ class FunctionInfo:
         for param in self.node.params.kwonly_params:
             if param.name.value == name:
                 if param.default is not None:
-                    from logitlint.analysis.evaluate import Evaluator
 
                     default = force(Evaluator(self.ctx, self.parent, flow_insensitive=True).eval(param.default))
                     if isinstance(default, LossObject):
@@ -531,7 +502,6 @@ class FunctionInfo:
             return UNKNOWN
         guard.active.add(key)
         try:
-            from logitlint.analysis.evaluate import Evaluator
 
             evaluator = Evaluator(self.ctx, self, flow_insensitive=True)
             values: list[Value] = []
@@ -584,7 +554,6 @@ class FunctionInfo:
             return Summary(param_names=self.param_names)
         guard.active.add(key)
         try:
-            from logitlint.analysis.summaries import summarise
 
             found = summarise(self, overrides)
         finally:
@@ -594,7 +563,6 @@ class FunctionInfo:
 
     def attribute_bindings(self, self_name: str, attr: str) -> Iterator[Value]:
         """Values this method assigns to ``self.attr`` (also via ``self.add_module("attr", m)``)."""
-        from logitlint.analysis.evaluate import Evaluator
 
         key = f"{self_name}.{attr}"
         evaluator = Evaluator(self.ctx, self, flow_insensitive=True)
@@ -672,13 +640,11 @@ class ClassInfo:
     def members(self) -> Sequence[Item]:
         if self.item is not None:
             return self.item.members  # type: ignore[attr-defined]
-        from logitlint.outline import FullItem
 
         return [FullItem(stmt, self._unit) for stmt in syntax.body_statements(self._node.body)]  # type: ignore[union-attr]
 
     @cached_property
     def bases(self) -> list[Value]:
-        from logitlint.analysis.evaluate import Evaluator
 
         node, unit = self.header
         evaluator = Evaluator(self.ctx, None, flow_insensitive=True, unit=unit)
@@ -749,7 +715,6 @@ class ClassInfo:
         return any(True for _ in self._attr_bindings(attr))
 
     def _attr_bindings(self, attr: str) -> Iterator[Value]:
-        from logitlint.analysis.evaluate import Evaluator
 
         for member in self.members:
             if member.kind == "function" and not member.may_assign_attribute(attr):

@@ -13,13 +13,13 @@ import os
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from logitlint.analysis.evaluate import Evaluator
+from logitlint.analysis.module import ModuleContext
+from logitlint.analysis.torchapi import LOSS_WORDS
 from logitlint.analysis.values import Ref, Value
-
-if TYPE_CHECKING:
-    from logitlint.analysis.module import ModuleContext
-
+from logitlint.outline import FullOutline, Outline, UnitParseError
+from logitlint.source import Source, SourceError
 
 MAX_CONTEXTS = 320  # imported modules kept analysed between files, per process
 
@@ -111,9 +111,6 @@ class ProjectIndex:
         return True
 
     def _build(self, path: Path) -> ModuleContext | None:
-        from logitlint.analysis.module import ModuleContext
-        from logitlint.outline import FullOutline, Outline, UnitParseError
-        from logitlint.source import Source, SourceError
 
         try:
             if path.stat().st_size > 5_000_000:
@@ -141,7 +138,6 @@ class ProjectView:
 
     def lookup(self, qualname: str) -> Value | None:
         """The value of ``pkg.module.name`` (or a longer attribute path) if a project file defines it."""
-        from logitlint.analysis.evaluate import Evaluator
 
         parts = qualname.split(".")
         if self.index.find_module(qualname, self.path) is not None:
@@ -169,7 +165,6 @@ class ProjectView:
         return found
 
     def _may_be_loss_entry(self, qualname: str) -> bool:
-        from logitlint.analysis.losses import LOSS_WORDS
 
         module, _, name = qualname.rpartition(".")
         file = self.index.find_module(module, self.path) if module else None

@@ -12,8 +12,8 @@ import libcst as cst
 from logitlint.analysis import syntax
 from logitlint.analysis.evaluate import Evaluator
 from logitlint.analysis.flow import Walker
-from logitlint.analysis.module import Sink, Summary
-from logitlint.analysis.values import UNKNOWN, Origin, Param, Value, merge_all
+from logitlint.analysis.losses import helper_inputs, recognise
+from logitlint.analysis.values import UNKNOWN, Origin, Param, Sink, Summary, Value, merge_all
 
 if TYPE_CHECKING:
     from logitlint.analysis.module import FunctionInfo
@@ -30,7 +30,6 @@ class SummaryRecorder:
     def on_node(self, node: cst.CSTNode, ev: Evaluator) -> None:
         if not isinstance(node, cst.Call):
             return
-        from logitlint.analysis.losses import helper_inputs, recognise
 
         loss = recognise(node, ev)
         for lc in [loss] if loss is not None else helper_inputs(node, ev):

@@ -267,3 +267,20 @@ def canonical(qualname: str) -> str:
 
 def is_torch(qualname: str | None) -> bool:
     return qualname is not None and (qualname == "torch" or qualname.startswith("torch."))
+
+
+# The names of the torch losses: a unit without any of them has no loss call of its own.
+LOSS_WORDS = frozenset(
+    {
+        "cross_entropy",
+        "CrossEntropyLoss",
+        "nll_loss",
+        "NLLLoss",
+        "kl_div",
+        "KLDivLoss",
+        "binary_cross_entropy",
+        "binary_cross_entropy_with_logits",
+        "BCELoss",
+        "BCEWithLogitsLoss",
+    }
+)

@@ -282,3 +282,29 @@ def merge_all(values: list[Value]) -> Value:
     for value in values[1:]:
         result = merge(result, value)
     return result
+
+
+@dataclass(frozen=True)
+class Sink:
+    """A parameter of a function that reaches a loss's input (``def f(out, y): return ce(out, y)``)."""
+
+    loss: str  # LossSpec.key
+    origin: Origin  # the loss call
+    arg_names: frozenset[str] = frozenset()  # keyword arguments the loss call was given
+    module_form: bool = False
+
+    def portable(self, path: str) -> Sink:
+        return Sink(self.loss, self.origin.resolve(path), self.arg_names, self.module_form)
+
+
+@dataclass
+class Summary:
+    returns: Value = UNKNOWN
+    sinks: dict[int, tuple[Sink, ...]] = field(default_factory=dict)
+    param_names: tuple[str, ...] = ()
+
+    def sink_for(self, index: int) -> tuple[Sink, ...]:
+        return self.sinks.get(index, ())
+
+    def trivial(self) -> bool:
+        return self.returns is UNKNOWN and not self.sinks

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
+from logitlint.analysis.values import Tensor
 from logitlint.diagnostics import FixClass, Severity
 
 if TYPE_CHECKING:
     import libcst as cst
 
     from logitlint.analysis.losses import LossCall
-    from logitlint.analysis.values import Tensor
     from logitlint.rules.context import RuleContext
 
 
@@ -74,8 +74,6 @@ class LossInputRule(LossRule):
     def check(self, loss: LossCall, ctx: RuleContext) -> None:
         if loss.input is None:
             return
-        from logitlint.analysis.values import Tensor
-
         value = ctx.value(loss.input)
         if isinstance(value, Tensor) and self.applies(value, loss, ctx):
             self.report(value, loss, ctx)

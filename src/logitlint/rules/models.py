@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from logitlint.analysis.losses import LOSS_WORDS
+from logitlint.analysis.torchapi import LOSS_WORDS
 from logitlint.analysis.values import Kind, Tensor
 from logitlint.diagnostics import Severity
 from logitlint.rules.base import Invalid, LossInputRule
