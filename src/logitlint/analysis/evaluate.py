@@ -30,9 +30,11 @@ from logitlint.analysis.values import (
     Ref,
     SelfValue,
     Sequential,
+    Source,
     Tensor,
     TupleValue,
     Value,
+    Via,
     force,
     merge,
 )
@@ -117,8 +119,8 @@ class Evaluator:
         return entry[1] if entry is not None else None
 
     def bind(self, name: str, value: Value) -> None:
-        if isinstance(value, Tensor) and value.via == "direct":
-            value = replace(value, via="variable")
+        if isinstance(value, Tensor) and value.via is Via.DIRECT:
+            value = replace(value, via=Via.VARIABLE)
         self.env[name] = (value, self.stamp())
 
     def later(self, compute: Callable[[], Value]) -> Value:
@@ -205,7 +207,7 @@ class Evaluator:
         if isinstance(base, Sequential) and attr in ("forward",):
             return base
         if isinstance(base, Tensor) and attr in ("data", "T", "mT"):
-            return base.through("steps", keep_dim=attr == "data", keep_producer=False)
+            return base.through(Via.STEPS, keep_dim=attr == "data", keep_producer=False)
         return UNKNOWN
 
     def _eval_Subscript(self, node: cst.Subscript) -> Value:
@@ -231,7 +233,7 @@ class Evaluator:
                 return base.elements[index]
             return UNKNOWN
         if isinstance(base, Tensor):
-            return replace(base.through("steps", keep_dim=False, keep_producer=False), ndim=None)
+            return replace(base.through(Via.STEPS, keep_dim=False, keep_producer=False), ndim=None)
         if isinstance(base, Param):
             return base
         return UNKNOWN
@@ -470,16 +472,16 @@ class Evaluator:
             ndim = self._rank_from_sizes(node)
             if isinstance(receiver, Tensor):
                 return replace(
-                    receiver.through("steps", keep_dim=False, keep_producer=False),
+                    receiver.through(Via.STEPS, keep_dim=False, keep_producer=False),
                     ndim=ndim,
                     ndim_evidence=f".{name}(...)" if ndim else "",
                 )
             return Tensor(Kind.TENSOR, ndim=ndim, ndim_evidence=f".{name}(...)") if ndim else UNKNOWN
         if isinstance(receiver, Tensor):
             if name in torchapi.KIND_PRESERVING_SAME_AXES:
-                return receiver.through("steps", keep_producer=False)
+                return receiver.through(Via.STEPS, keep_producer=False)
             if name in torchapi.KIND_PRESERVING_RESHAPE:
-                return replace(receiver.through("steps", keep_dim=False, keep_producer=False), ndim=None)
+                return replace(receiver.through(Via.STEPS, keep_dim=False, keep_producer=False), ndim=None)
         return UNKNOWN
 
     def _rank_from_sizes(self, node: cst.Call) -> int | None:
@@ -536,7 +538,6 @@ class Evaluator:
         if qual in torchapi.MODULE_WRAPPERS:
             return self._first_value(node)  # DataParallel(model)(x) is model(x)
         if qual in torchapi.LITERAL_TENSORS:
-
             return literal_tensor(node, self)
         if qual in torchapi.SIZED_CONSTRUCTORS:
             ndim = self._rank_from_sizes(node)
@@ -554,7 +555,7 @@ class Evaluator:
             value = force(self._first_value(node))
             if isinstance(value, Tensor):
                 return replace(
-                    value.through("steps", keep_dim=qual == "torch.clone", keep_producer=False),
+                    value.through(Via.STEPS, keep_dim=qual == "torch.clone", keep_producer=False),
                     ndim=value.ndim if qual == "torch.clone" else None,
                 )
             if isinstance(value, Param):
@@ -578,7 +579,7 @@ class Evaluator:
                 kind=Kind.LOG_PROBS,
                 source="log",
                 producer=None,
-                via="direct",
+                via=Via.DIRECT,
                 origin=Origin(
                     "the log of " + (value.origin.description if value.origin else "probabilities"), node, self.unit
                 ),
@@ -592,14 +593,14 @@ class Evaluator:
                 kind=Kind.PROBS,
                 source="exp",
                 producer=None,
-                via="direct",
+                via=Via.DIRECT,
                 origin=Origin("exp of log-probabilities", node, self.unit),
             )
         if operand is None:
             return UNKNOWN
         # exp of anything else: kept (with its operand) for log-sum-exp and hand-written softmax.
         # exp of a non-positive tensor (x - max, -|x|) is at most 1 and cannot overflow.
-        bounded = isinstance(value, Tensor) and value.source == "nonpositive"
+        bounded = isinstance(value, Tensor) and value.source is Source.NONPOSITIVE
         form = "method" if isinstance(node.func, cst.Attribute) and operand is node.func.value else "torch"
         producer = Producer(
             node, self.unit, "exp", form, operand, None, None, False, node.func, *self._call_state(node)
@@ -705,15 +706,15 @@ def _seen_from_afar(value: Value) -> Value:
     the same kind, but no fix may re-evaluate its producer here."""
     if isinstance(value, Lazy):
         return Lazy(lambda: _seen_from_afar(force(value)))
-    if isinstance(value, Tensor) and (value.via == "direct" or value.producer is not None):
-        return replace(value, via="variable" if value.via == "direct" else value.via, producer=None)
+    if isinstance(value, Tensor) and (value.via is Via.DIRECT or value.producer is not None):
+        return replace(value, via=Via.VARIABLE if value.via is Via.DIRECT else value.via, producer=None)
     return value
 
 
 def from_call(value: Value, model: str | None) -> Value:
     """A function's or model's return value, as seen by its caller."""
     if isinstance(value, Tensor):
-        return replace(value, via="call", producer=None, model=model or value.model)
+        return replace(value, via=Via.CALL, producer=None, model=model or value.model)
     if isinstance(value, TupleValue):
         return TupleValue(tuple(from_call(v, model) for v in value.items))
     if isinstance(value, Param):

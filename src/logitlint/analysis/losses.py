@@ -11,14 +11,22 @@ import libcst as cst
 from logitlint.analysis import syntax, torchapi
 from logitlint.analysis.evaluate import Evaluator
 from logitlint.analysis.torchapi import LOSS_BY_KEY, LossSpec
-from logitlint.analysis.values import FunctionValue, LossObject, Ref, Sink, force
+from logitlint.analysis.values import Fact, FunctionValue, LossObject, Ref, Sink, force
+
+
+class LossStyle(Fact):
+    """How a loss is called."""
+
+    FUNCTIONAL = "functional"  # F.cross_entropy(x, y)
+    MODULE = "module"  # nn.CrossEntropyLoss()(x, y), crit(x, y)
+    HELPER = "helper"  # a project function whose parameter reaches a loss
 
 
 @dataclass
 class LossCall:
     spec: LossSpec
     call: cst.Call
-    form: str  # functional | module | helper
+    style: LossStyle
     input: cst.BaseExpression | None
     target: cst.BaseExpression | None
     bound: syntax.BoundArgs
@@ -52,7 +60,7 @@ class LossCall:
     def name(self) -> str:
         return (
             self.spec.functional.rsplit(".", 1)[-1]
-            if self.form == "functional"
+            if self.style is LossStyle.FUNCTIONAL
             else self.spec.module.rsplit(".", 1)[-1]
         )
 
@@ -66,10 +74,12 @@ def recognise(call: cst.Call, ev: Evaluator) -> LossCall | None:
     if isinstance(callee, Ref) and callee.qualname in torchapi.LOSS_BY_FUNCTIONAL:
         spec = torchapi.LOSS_BY_FUNCTIONAL[callee.qualname]
         bound = syntax.bind_args(call, torchapi.SIGNATURES[spec.functional])
-        return LossCall(spec, call, "functional", bound.get("input"), bound.get("target"), bound)
+        return LossCall(spec, call, LossStyle.FUNCTIONAL, bound.get("input"), bound.get("target"), bound)
     if isinstance(callee, LossObject):
         bound = syntax.bind_args(call, torchapi.LOSS_CALL_SIGNATURE)
-        return LossCall(callee.spec, call, "module", bound.get("input"), bound.get("target"), bound, loss_object=callee)
+        return LossCall(
+            callee.spec, call, LossStyle.MODULE, bound.get("input"), bound.get("target"), bound, loss_object=callee
+        )
     return None
 
 
@@ -95,4 +105,4 @@ def helper_inputs(call: cst.Call, ev: Evaluator) -> Iterator[LossCall]:
             continue
         for sink in summary.sink_for(index):
             spec = LOSS_BY_KEY[sink.loss]
-            yield LossCall(spec, call, "helper", arg.value, None, syntax.BoundArgs({}, True), sink=sink)
+            yield LossCall(spec, call, LossStyle.HELPER, arg.value, None, syntax.BoundArgs({}, True), sink=sink)

@@ -12,7 +12,7 @@ import libcst as cst
 from logitlint.analysis import syntax
 from logitlint.analysis.evaluate import Evaluator
 from logitlint.analysis.flow import Walker
-from logitlint.analysis.losses import helper_inputs, recognise
+from logitlint.analysis.losses import LossStyle, helper_inputs, recognise
 from logitlint.analysis.values import UNKNOWN, Origin, Param, Sink, Summary, Value, merge_all
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class SummaryRecorder:
                     lc.spec.key,
                     Origin(f"`{ev.code(node.func)}(...)`", node, ev.unit),
                     frozenset(lc.arg_names()),
-                    module_form=lc.form == "module",
+                    module_form=lc.style is LossStyle.MODULE,
                 )
                 self.sinks.setdefault(value.index, []).append(sink)
 

@@ -24,6 +24,53 @@ class Kind(str, Enum):
     TENSOR = "tensor"  # a tensor of unknown meaning (kept for its rank)
 
 
+class Fact(str, Enum):
+    """A typed fact that still reads as its string: it compares, hashes and formats as its value,
+    so tables keyed by the plain names keep working."""
+
+    __hash__ = str.__hash__
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+
+class Source(Fact):
+    """What made a tensor (the producer's op, or how the analysis recognised it)."""
+
+    NONE = ""
+    SOFTMAX = "softmax"
+    LOG_SOFTMAX = "log_softmax"
+    SOFTMIN = "softmin"
+    SIGMOID = "sigmoid"
+    LOGSIGMOID = "logsigmoid"
+    NORMALISED = "normalised"  # x / x.sum(dim, keepdim=True)
+    TABLE = "table"  # a literal probability table
+    LOG = "log"  # torch.log of probabilities
+    EXP = "exp"
+    EXP_NONPOSITIVE = "exp_nonpositive"  # exp of a tensor known to be <= 0: cannot overflow
+    NONPOSITIVE = "nonpositive"  # x - x.max(...), -abs(x), a Gaussian exponent
+
+
+class Via(Fact):
+    """How a tensor reached the expression where a rule looks at it."""
+
+    DIRECT = "direct"  # the producer call itself
+    VARIABLE = "variable"  # a local name bound to it
+    STEPS = "steps"  # through kind-preserving methods (.float(), .view(...), indexing)
+    CALL = "call"  # a function's or model's return, via a summary
+
+
+class Spelling(Fact):
+    """How a producer call is written, so that a fix can write its counterpart the same way."""
+
+    FUNCTIONAL = "functional"  # F.softmax(x, 1)
+    TORCH = "torch"  # torch.softmax(x, 1)
+    SPECIAL = "special"  # torch.special.softmax(x, 1)
+    METHOD = "method"  # x.softmax(1)
+    LAYER = "layer"  # nn.Softmax(dim=1)(x)
+    SEQUENTIAL = "sequential"  # the last element of an nn.Sequential
+    BARE = "bare"  # from torch.nn.functional import softmax; softmax(x, 1)
+
+
 class Value:
     """Base of all abstract values."""
 
@@ -107,7 +154,7 @@ class Producer:
     call: cst.Call
     unit: ParsedUnit
     op: str  # softmax | log_softmax | softmin | sigmoid | logsigmoid
-    form: str  # functional | torch | special | method | layer | bare
+    spelling: Spelling
     operand: cst.BaseExpression | None  # the logits
     dim: cst.BaseExpression | None
     dtype: cst.BaseExpression | None
@@ -118,33 +165,38 @@ class Producer:
     stamps: tuple[tuple[str, int], ...] = ()
     reusable: bool = False
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "spelling", Spelling(self.spelling))
+
 
 @dataclass(frozen=True)
 class Tensor(Value):
     kind: Kind
-    source: str = ""  # softmax | sigmoid | softmin | normalised | table | log_softmax | log | logsigmoid
+    source: Source = Source.NONE
     dim: int | None = None  # the axis normalised over, when known and still meaningful
     ndim: int | None = None
     ndim_evidence: str = ""  # how the rank was inferred, for messages
     origin: Origin | None = field(default=None, compare=False)
     producer: Producer | None = field(default=None, compare=False, repr=False)
-    # How the value reached here: "direct" (the producer call itself), "variable" (a local name
-    # bound to it), "steps" (through kind-preserving methods), "call" (a function's or model's
-    # return, via a summary).
-    via: str = field(default="direct", compare=False)
+    via: Via = field(default=Via.DIRECT, compare=False)
     model: str | None = field(default=None, compare=False)  # set when via == "call" from a model
     # Which distribution these (log-)probabilities are: the producer's scope, operand text, operand
     # bindings and dim. Kept through log/exp and kind-preserving steps, so that ``p * log(p)`` and
     # ``logp.exp() * logp`` (an entropy) are told apart from a cross-entropy with other targets.
     dist: tuple | None = field(default=None, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        # The evaluator may spell facts as plain strings; they are stored typed.
+        object.__setattr__(self, "source", Source(self.source))
+        object.__setattr__(self, "via", Via(self.via))
+
     def portable(self) -> Value:
         return replace(self, producer=None)
 
-    def through(self, via: str, *, keep_dim: bool = True, keep_producer: bool = True) -> Tensor:
+    def through(self, via: Via, *, keep_dim: bool = True, keep_producer: bool = True) -> Tensor:
         return replace(
             self,
-            via=via if self.via in ("direct", "variable") or via == "call" else self.via,
+            via=via if self.via in (Via.DIRECT, Via.VARIABLE) or via is Via.CALL else self.via,
             dim=self.dim if keep_dim else None,
             producer=self.producer if keep_producer else None,
         )
@@ -265,7 +317,7 @@ def merge(a: Value, b: Value) -> Value:
             dim=a.dim if a.dim == b.dim else None,
             ndim=a.ndim if a.ndim == b.ndim else None,
             producer=a.producer if a.producer is b.producer else None,
-            via=a.via if a.via == b.via else "variable",
+            via=a.via if a.via == b.via else Via.VARIABLE,
             dist=a.dist if a.dist == b.dist else None,
         )
     if isinstance(a, TupleValue) and isinstance(b, TupleValue) and len(a.items) == len(b.items):

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from logitlint.analysis import syntax
-from logitlint.analysis.values import Kind, Tensor
+from logitlint.analysis.losses import LossStyle
+from logitlint.analysis.values import Kind, Source, Tensor, Via
 from logitlint.diagnostics import Edit, FixClass, Severity
 from logitlint.rules.base import Invalid, LossInputRule
 from logitlint.rules.common import loss_name, related_for
@@ -65,18 +66,18 @@ loss = F.binary_cross_entropy_with_logits(logits, target)
     )
 
     def applies(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> bool:
-        return value.kind is Kind.PROBS and value.via != "call"
+        return value.kind is Kind.PROBS and value.via is not Via.CALL
 
     def report(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> None:
         assert lc.input is not None
-        what = "sigmoid" if value.source == "sigmoid" else "a probability transform"
+        what = "sigmoid" if value.source is Source.SIGMOID else "a probability transform"
         message = (
             f"{describe(value, ctx, lc.input)} is passed to {loss_name(lc, ctx)}, which applies sigmoid "
             f"itself ({'double sigmoid' if what == 'sigmoid' else 'it expects logits'}); pass the logits"
         )
         fix = None
         logits = visible_logits(value, lc.input, ctx)
-        if value.source == "sigmoid" and logits is not None:
+        if value.source is Source.SIGMOID and logits is not None:
             assert value.producer is not None
             fix = ctx.fix(
                 self,
@@ -144,7 +145,7 @@ loss = nn.BCEWithLogitsLoss(weight=w)(logits, target)
     )
 
     def applies(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> bool:
-        return value.kind is Kind.PROBS and value.source == "sigmoid" and value.via != "call"
+        return value.kind is Kind.PROBS and value.source is Source.SIGMOID and value.via is not Via.CALL
 
     def report(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> None:
         assert lc.input is not None
@@ -161,9 +162,9 @@ loss = nn.BCEWithLogitsLoss(weight=w)(logits, target)
         if logits is None or value.producer is None:
             return None, "no fix: the sigmoid is not a clean local expression here"
         edits: list[Edit] = [ctx.replace(lc.input, ctx.source(logits, unit=value.producer.unit))]
-        if lc.form == "functional":
+        if lc.style is LossStyle.FUNCTIONAL:
             new = renamed_callee(lc.call.func, "binary_cross_entropy_with_logits", "torch.nn.functional.", ctx)
-        elif lc.form == "module" and lc.loss_object is not None and lc.loss_object.call is not None:
+        elif lc.style is LossStyle.MODULE and lc.loss_object is not None and lc.loss_object.call is not None:
             ctor = lc.loss_object.call
             if ctor is not lc.call.func and not _only_use(lc, ctx):
                 return None, "no fix: the BCELoss object is shared (used elsewhere or kept on self)"

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from logitlint.analysis import syntax
+from logitlint.analysis.losses import LossStyle
+from logitlint.analysis.values import Via
 from logitlint.diagnostics import Edit, Span
 
 if TYPE_CHECKING:
@@ -18,9 +20,9 @@ if TYPE_CHECKING:
 
 
 def loss_name(lc: LossCall, ctx: RuleContext) -> str:
-    if lc.form == "functional":
+    if lc.style is LossStyle.FUNCTIONAL:
         return f"`{ctx.code(lc.call.func)}`"
-    if lc.form == "module":
+    if lc.style is LossStyle.MODULE:
         return f"`{ctx.code(lc.call.func)}` (`{lc.spec.module.rsplit('.', 1)[1]}`)"
     assert lc.sink is not None
     return f"`{ctx.code(lc.call.func)}` (its parameter reaches {lc.sink.origin.description} at {ctx.where(lc.sink.origin)})"
@@ -28,7 +30,7 @@ def loss_name(lc: LossCall, ctx: RuleContext) -> str:
 
 def related_for(value: Tensor, lc: LossCall, ctx: RuleContext):
     related = ()
-    if value.via != "direct":
+    if value.via is not Via.DIRECT:
         related += ctx.related(value.origin, "probabilities made here")
     if lc.sink is not None:
         related += ctx.related(lc.sink.origin, "the loss inside the helper")

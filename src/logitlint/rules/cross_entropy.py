@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from logitlint.analysis.values import Kind, Tensor
+from logitlint.analysis.losses import LossStyle
+from logitlint.analysis.values import Kind, Source, Tensor, Via
 from logitlint.diagnostics import Edit, FixClass, Severity
 from logitlint.rules.base import Invalid, LossInputRule
 from logitlint.rules.common import dead_object_edit, literal, loss_name, negated, related_for
@@ -93,7 +94,7 @@ loss = F.cross_entropy(logits, target)
     )
 
     def applies(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> bool:
-        return value.kind is Kind.PROBS and value.source == "softmax" and value.via != "call"
+        return value.kind is Kind.PROBS and value.source is Source.SOFTMAX and value.via is not Via.CALL
 
     def report(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> None:
         assert lc.input is not None
@@ -190,13 +191,13 @@ print(F.nll_loss(torch.log(probs), target))  # 0.7206, the cross-entropy of thes
     )
 
     def applies(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> bool:
-        return value.kind is Kind.PROBS and value.source != "softmax" and value.via != "call"
+        return value.kind is Kind.PROBS and value.source is not Source.SOFTMAX and value.via is not Via.CALL
 
     def report(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> None:
         assert lc.input is not None
         hint = (
             "pass the logits (or use BCEWithLogitsLoss for multi-label targets)"
-            if value.source == "sigmoid"
+            if value.source is Source.SIGMOID
             else "it applies softmax to its input: use `F.nll_loss(torch.log(p), target)`"
         )
         message = f"{describe(value, ctx, lc.input)} is passed to {loss_name(lc, ctx)}, which expects logits; {hint}"
@@ -209,7 +210,7 @@ print(F.nll_loss(torch.log(probs), target))  # 0.7206, the cross-entropy of thes
         if not class_dim_ok(value):
             return None, "no fix: the normalised dim is not known to be the class dim"
         blocked = lc.arg_names() & {"label_smoothing", "size_average", "reduce", "*"}
-        if blocked or not lc.complete or lc.form == "helper":
+        if blocked or not lc.complete or lc.style is LossStyle.HELPER:
             return None, "no fix: " + (
                 f"`{sorted(blocked)[0]}` has no NLL equivalent" if blocked else "arguments not understood"
             )
@@ -222,10 +223,10 @@ print(F.nll_loss(torch.log(probs), target))  # 0.7206, the cross-entropy of thes
             return None, None
         input_code = f"{log[0]}({ctx.source(lc.input)})"
         func = lc.call.func
-        if lc.form == "functional" and isinstance(func, cst.Attribute):  # F.cross_entropy -> F.nll_loss
+        if lc.style is LossStyle.FUNCTIONAL and isinstance(func, cst.Attribute):  # F.cross_entropy -> F.nll_loss
             new_func = ctx.code(func.with_changes(attr=cst.Name("nll_loss")))
             edits: list[Edit] = [ctx.replace(func, new_func), ctx.replace(lc.input, input_code), *log[1]]
-        elif lc.form == "functional":
+        elif lc.style is LossStyle.FUNCTIONAL:
             edits = [ctx.replace(func, nll[0]), ctx.replace(lc.input, input_code), *nll[1], *log[1]]
         else:
             kwargs = []
@@ -292,14 +293,14 @@ loss = F.nll_loss(F.log_softmax(logits, dim=1), target)  # or F.cross_entropy(lo
     )
 
     def applies(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> bool:
-        return value.kind is Kind.PROBS and value.via != "call" and not negated(lc, ctx)
+        return value.kind is Kind.PROBS and value.via is not Via.CALL and not negated(lc, ctx)
 
     def report(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> None:
         assert lc.input is not None
-        use = "log_softmax" if value.source == "softmax" else "torch.log of it"
+        use = "log_softmax" if value.source is Source.SOFTMAX else "torch.log of it"
         message = f"{describe(value, ctx, lc.input)} is passed to {loss_name(lc, ctx)}, which expects log-probabilities; use {use}"
         fix, note = None, None
-        if value.source == "softmax":
+        if value.source is Source.SOFTMAX:
             fix, note = self._fix(value, lc, ctx)
         ctx.report(self, lc.input, message, fix=fix, related=related_for(value, lc, ctx), fix_note=note)
 
@@ -315,7 +316,9 @@ loss = F.nll_loss(F.log_softmax(logits, dim=1), target)  # or F.cross_entropy(lo
         text, imports = new
         producer = value.producer
         assert producer is not None
-        edit = ctx.replace(producer.call, text, producer.unit) if value.via == "direct" else ctx.replace(lc.input, text)
+        edit = (
+            ctx.replace(producer.call, text, producer.unit) if value.via is Via.DIRECT else ctx.replace(lc.input, text)
+        )
         return ctx.fix(self, "Use log_softmax instead of softmax (changes the loss value)", [edit, *imports]), None
 
 
@@ -361,7 +364,7 @@ loss = F.cross_entropy(logits, target)
     )
 
     def applies(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> bool:
-        return value.kind is Kind.LOG_PROBS and value.source == "log_softmax" and value.via != "call"
+        return value.kind is Kind.LOG_PROBS and value.source is Source.LOG_SOFTMAX and value.via is not Via.CALL
 
     def report(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> None:
         assert lc.input is not None

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from logitlint.analysis import syntax, torchapi
-from logitlint.analysis.values import Kind, Tensor
+from logitlint.analysis.values import Kind, Source, Tensor, Via
 from logitlint.diagnostics import FixClass, Severity
 from logitlint.rules.base import Invalid, Rule
 from logitlint.rules.log_softmax import eps_guarded, log_argument
@@ -48,7 +48,7 @@ def _sigmoid_under_log(arg: cst.BaseExpression, ctx: RuleContext):
         guarded, negate = guarded or one is not arg.left, True
         arg = arg.right
     value = ctx.value(arg)
-    if not isinstance(value, Tensor) or value.kind is not Kind.PROBS or value.source != "sigmoid":
+    if not isinstance(value, Tensor) or value.kind is not Kind.PROBS or value.source is not Source.SIGMOID:
         return None
     return arg, value, negate, guarded
 
@@ -514,7 +514,7 @@ z = torch.expm1(x)
         else:
             return
         value = _tensor(exp, ctx, "exp") or _tensor(exp, ctx, "exp_nonpositive")
-        if value is None or value.producer is None or value.via != "direct" or value.producer.operand is None:
+        if value is None or value.producer is None or value.via is not Via.DIRECT or value.producer.operand is None:
             return
         if _rounded(node, ctx):
             return  # round(exp(x) - 1): the last digits do not survive the rounding anyway

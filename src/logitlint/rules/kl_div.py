@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from logitlint.analysis import syntax, torchapi
-from logitlint.analysis.values import Kind, Tensor
+from logitlint.analysis.losses import LossStyle
+from logitlint.analysis.values import Kind, Source, Tensor, Via
 from logitlint.diagnostics import FixClass, Severity
 from logitlint.rules.base import Invalid, LossInputRule, LossRule, Rule
 from logitlint.rules.common import loss_name, related_for, set_keyword
@@ -71,7 +72,7 @@ loss = F.kl_div(F.log_softmax(student, dim=1), teacher_probs, reduction="batchme
     )
 
     def applies(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> bool:
-        return value.kind is Kind.PROBS and value.via != "call"
+        return value.kind is Kind.PROBS and value.via is not Via.CALL
 
     def report(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> None:
         assert lc.input is not None
@@ -80,7 +81,7 @@ loss = F.kl_div(F.log_softmax(student, dim=1), teacher_probs, reduction="batchme
             "expects log-probabilities (probabilities belong in the target); use log_softmax"
         )
         fix, note = None, None
-        if value.source == "softmax":
+        if value.source is Source.SOFTMAX:
             if visible_logits(value, lc.input, ctx) is None:
                 note = "no fix: the softmax is not a clean local expression here"
             else:
@@ -90,7 +91,7 @@ loss = F.kl_div(F.log_softmax(student, dim=1), teacher_probs, reduction="batchme
                     assert producer is not None
                     edit = (
                         ctx.replace(producer.call, new[0], producer.unit)
-                        if value.via == "direct"
+                        if value.via is Via.DIRECT
                         else ctx.replace(lc.input, new[0])
                     )
                     fix = ctx.fix(
@@ -150,14 +151,14 @@ loss = F.kl_div(F.log_softmax(s, 1), F.log_softmax(t, 1), reduction="batchmean",
     )
 
     def check(self, lc: LossCall, ctx: RuleContext) -> None:
-        if lc.target is None or lc.form == "helper":
+        if lc.target is None or lc.style is LossStyle.HELPER:
             return
         target = ctx.value(lc.target)
         declared = self._log_target(lc)
         if declared is None:
             return  # not a literal: cannot tell
         logged = isinstance(lc.target, cst.Call) and log_argument(lc.target, ctx) is not None
-        if logged or isinstance(target, Tensor) and target.kind is Kind.LOG_PROBS and target.via != "call":
+        if logged or isinstance(target, Tensor) and target.kind is Kind.LOG_PROBS and target.via is not Via.CALL:
             if declared:
                 return
             what = f"`{ctx.code(lc.target)}`" if logged else describe(target, ctx, lc.target)  # type: ignore[arg-type]
@@ -166,7 +167,7 @@ loss = F.kl_div(F.log_softmax(s, 1), F.log_softmax(t, 1), reduction="batchmean",
                 "but `log_target` is not True: pass `log_target=True`"
             )
             self._report(lc, ctx, message, "True", "Pass log_target=True (changes the loss value)")
-        elif isinstance(target, Tensor) and target.kind is Kind.PROBS and declared and target.via != "call":
+        elif isinstance(target, Tensor) and target.kind is Kind.PROBS and declared and target.via is not Via.CALL:
             message = (
                 f"`log_target=True` but the target of {loss_name(lc, ctx)} is probabilities "
                 f"({describe(target, ctx, lc.target)}): drop `log_target=True`"
@@ -185,7 +186,7 @@ loss = F.kl_div(F.log_softmax(s, 1), F.log_softmax(t, 1), reduction="batchmean",
 
     def _report(self, lc: LossCall, ctx: RuleContext, message: str, value: str, title: str) -> None:
         fix = None
-        if lc.form == "functional":
+        if lc.style is LossStyle.FUNCTIONAL:
             fix = ctx.fix(self, title, [set_keyword(lc.call, "log_target", value, ctx.unit)])
         elif isinstance(lc.call.func, cst.Call):  # nn.KLDivLoss(...)(input, target): the object is not shared
             fix = ctx.fix(self, title, [set_keyword(lc.call.func, "log_target", value, ctx.unit)])

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from logitlint.analysis import syntax
-from logitlint.analysis.values import Kind, Tensor
+from logitlint.analysis.values import Kind, Source, Tensor, Via
 from logitlint.diagnostics import FixClass, Severity
 from logitlint.rules.base import Invalid, Rule
 from logitlint.rules.rewrite import describe, hidden_reason, occurrences, renamed, visible_logits
@@ -31,7 +31,7 @@ def log_argument(node: cst.Call, ctx: RuleContext) -> cst.BaseExpression | None:
 
 def softmax_value(node: cst.BaseExpression, ctx: RuleContext) -> Tensor | None:
     value = ctx.value(node)
-    if isinstance(value, Tensor) and value.kind is Kind.PROBS and value.source == "softmax":
+    if isinstance(value, Tensor) and value.kind is Kind.PROBS and value.source is Source.SOFTMAX:
         return value
     return None
 
@@ -112,7 +112,7 @@ log_probs = F.log_softmax(logits, dim=1)
             return
         message = f"log of {describe(value, ctx, arg)}: use log_softmax, which stays finite where softmax underflows"
         fix, note = log_softmax_fix(self, value, arg, node, ctx, "Use log_softmax")
-        related = ctx.related(value.origin, "softmax applied here") if value.via != "direct" else ()
+        related = ctx.related(value.origin, "softmax applied here") if value.via is not Via.DIRECT else ()
         ctx.report(self, node, message, fix=fix, related=related, fix_note=note)
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from logitlint.analysis import syntax, torchapi
-from logitlint.analysis.values import Kind, Tensor
+from logitlint.analysis.values import Kind, Source, Tensor
 from logitlint.diagnostics import FixClass, Severity
 from logitlint.rules.base import Invalid, Rule
 from logitlint.rules.log_softmax import log_argument
@@ -95,7 +95,7 @@ probs = torch.softmax(logits, dim=1)
         if not isinstance(node.operator, cst.Divide):
             return
         value = ctx.value(node.left)
-        if not isinstance(value, Tensor) or value.source != "exp" or value.producer is None:
+        if not isinstance(value, Tensor) or value.source is not Source.EXP or value.producer is None:
             return
         found = _sum_call(node.right, ctx)
         if found is None:
@@ -287,9 +287,13 @@ def _manual_ce(node: cst.BaseExpression, ctx: RuleContext):
     for log_probs, target in ((product.left, product.right), (product.right, product.left)):
         target, more_target = _peel_minus(target)
         value = ctx.value(log_probs)
-        if isinstance(value, Tensor) and value.kind is Kind.LOG_PROBS and value.source in ("log_softmax", "log"):
+        if (
+            isinstance(value, Tensor)
+            and value.kind is Kind.LOG_PROBS
+            and value.source in (Source.LOG_SOFTMAX, Source.LOG)
+        ):
             if (negations + more_target) % 2 == 1 and value.dim == dim and not _same_distribution(target, value, ctx):
-                return log_probs, target, dim, value.source == "log_softmax"
+                return log_probs, target, dim, value.source is Source.LOG_SOFTMAX
     return None
 
 
@@ -299,7 +303,7 @@ def _same_distribution(target: cst.BaseExpression, log_probs: Tensor, ctx: RuleC
     if isinstance(value, Tensor) and value.dist is not None and value.dist == log_probs.dist:
         return True
     origin = log_probs.origin
-    same_unit = origin is not None and origin.unit is ctx.unit and log_probs.source == "log"
+    same_unit = origin is not None and origin.unit is ctx.unit and log_probs.source is Source.LOG
     logged = origin.node if same_unit else None  # type: ignore[union-attr]
     argument = log_argument(logged, ctx) if isinstance(logged, cst.Call) else None
     return argument is not None and ctx.code(syntax.unparenthesized(argument)) == ctx.code(
@@ -312,11 +316,11 @@ def _logits_of(log_probs: cst.BaseExpression, ctx: RuleContext):
     value = ctx.value(log_probs)
     if not isinstance(value, Tensor):
         return None, None
-    if value.source == "log_softmax":
+    if value.source is Source.LOG_SOFTMAX:
         return visible_logits(value, log_probs, ctx), value
     inner = log_argument(log_probs, ctx) if isinstance(log_probs, cst.Call) else None
     if inner is not None:
         probs = ctx.value(inner)
-        if isinstance(probs, Tensor) and probs.source == "softmax":
+        if isinstance(probs, Tensor) and probs.source is Source.SOFTMAX:
             return visible_logits(probs, inner, ctx), probs
     return None, None

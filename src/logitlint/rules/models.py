@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from logitlint.analysis.torchapi import LOSS_WORDS
-from logitlint.analysis.values import Kind, Tensor
+from logitlint.analysis.values import Kind, Source, Tensor, Via
 from logitlint.diagnostics import Severity
 from logitlint.rules.base import Invalid, LossInputRule
 from logitlint.rules.common import loss_name
@@ -87,9 +87,9 @@ probs = F.softmax(Net()(x), dim=1)  # at inference
     )
 
     def applies(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> bool:
-        if value.via != "call" or value.kind is not Kind.PROBS:
+        if value.via is not Via.CALL or value.kind is not Kind.PROBS:
             return False
-        return value.source == "sigmoid" if lc.spec.key == "bce_with_logits" else True
+        return value.source is Source.SIGMOID if lc.spec.key == "bce_with_logits" else True
 
     def report(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> None:
         assert lc.input is not None

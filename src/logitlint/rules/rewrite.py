@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from logitlint.analysis import syntax
-from logitlint.analysis.values import Tensor
+from logitlint.analysis.values import Spelling, Tensor, Via
 from logitlint.diagnostics import Edit
 
 if TYPE_CHECKING:
@@ -25,9 +25,9 @@ def visible_logits(value: Tensor, node: cst.BaseExpression, ctx: RuleContext) ->
     producer = value.producer
     if producer is None or producer.extra_args or producer.operand is None:
         return None
-    if value.via == "direct" and node is producer.call:
+    if value.via is Via.DIRECT and node is producer.call:
         return producer.operand
-    if value.via == "variable" and isinstance(node, cst.Name) and ctx.still_valid(producer):
+    if value.via is Via.VARIABLE and isinstance(node, cst.Name) and ctx.still_valid(producer):
         if producer.unit is ctx.unit and contexts_around(ctx.unit, producer.call) != contexts_around(ctx.unit, node):
             return None  # made under `with torch.no_grad():` (or autocast...), used outside: gradients would change
         return producer.operand
@@ -37,7 +37,7 @@ def visible_logits(value: Tensor, node: cst.BaseExpression, ctx: RuleContext) ->
 def hidden_reason(value: Tensor, node: cst.BaseExpression, ctx: RuleContext) -> str:
     """Why ``visible_logits`` gave nothing, for a finding's fix note."""
     producer = value.producer
-    if producer is not None and value.via == "variable" and isinstance(node, cst.Name):
+    if producer is not None and value.via is Via.VARIABLE and isinstance(node, cst.Name):
         if ctx.still_valid(producer) and producer.unit is ctx.unit:
             return "no fix: the softmax is made inside a `with` block (no_grad, autocast) and used outside it"
     if producer is not None and producer.extra_args:
@@ -51,7 +51,10 @@ def contexts_around(unit: ParsedUnit, node: cst.CSTNode) -> frozenset[int]:
     found = set()
     for block in _with_blocks(unit):
         span = unit.span(block)
-        if (span.line, span.col) <= (here.line, here.col) and (here.end_line, here.end_col) <= (span.end_line, span.end_col):
+        if (span.line, span.col) <= (here.line, here.col) and (here.end_line, here.end_col) <= (
+            span.end_line,
+            span.end_col,
+        ):
             found.add(id(block))
     return frozenset(found)
 
@@ -95,9 +98,9 @@ def describe(value: Tensor, ctx: RuleContext, node: cst.CSTNode) -> str:
     """How a message names the probabilities at ``node``, and where they were made."""
     origin = value.origin
     what = origin.description if origin is not None else value.kind.value
-    if value.via == "direct":
+    if value.via is Via.DIRECT:
         return what
-    if value.via == "call":
+    if value.via is Via.CALL:
         owner = f"the output of `{value.model}`" if value.model else "the return value"
         return f"`{ctx.code(node)}` ({owner}: {what} at {ctx.where(origin)})"
     return f"`{ctx.code(node)}` ({what}, {ctx.where(origin)})"
@@ -112,8 +115,8 @@ def renamed(value: Tensor, op: str, node: cst.BaseExpression, ctx: RuleContext) 
     call, unit = producer.call, producer.unit
     func = producer.func
     imports: tuple[Edit, ...] = ()
-    if producer.form in ("layer", "sequential"):
-        if isinstance(func, cst.Call) and producer.form == "layer":  # nn.Softmax(dim=1)(x)
+    if producer.spelling in (Spelling.LAYER, Spelling.SEQUENTIAL):
+        if isinstance(func, cst.Call) and producer.spelling is Spelling.LAYER:  # nn.Softmax(dim=1)(x)
             inner = renamed_callee(func.func, _LAYER_OF[op], "torch.nn.", ctx)
             if inner is None:
                 return None
@@ -126,17 +129,17 @@ def renamed(value: Tensor, op: str, node: cst.BaseExpression, ctx: RuleContext) 
             return None
         dim = f", dim={value.dim}" if op == "log_softmax" else ""
         return f"{spelled[0]}({unit.code(_bare(producer.operand))}{dim})", spelled[1]
-    if producer.form == "method" and op != "logsigmoid":
+    if producer.spelling is Spelling.METHOD and op != "logsigmoid":
         new_func: cst.BaseExpression = func.with_changes(attr=cst.Name(op))  # type: ignore[union-attr]
     elif isinstance(func, cst.Attribute) and op != "logsigmoid":
         new_func = func.with_changes(attr=cst.Name(op))
     else:  # a bare imported name, or a name that only exists elsewhere (F.logsigmoid)
-        namespace = "torch.nn.functional." if op == "logsigmoid" else _NAMESPACES.get(producer.form, "torch.")
+        namespace = "torch.nn.functional." if op == "logsigmoid" else _NAMESPACES.get(producer.spelling, "torch.")
         spelled = ctx.spell(namespace + op)
         if spelled is None:
             return None
         new_func, imports = cst.parse_expression(spelled[0]), spelled[1]
-        if producer.form == "method":  # x.sigmoid() -> F.logsigmoid(x)
+        if producer.spelling is Spelling.METHOD:  # x.sigmoid() -> F.logsigmoid(x)
             return f"{spelled[0]}({unit.code(_bare(producer.operand))})", imports
     args = list(call.args)
     if producer.dtype is not None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from logitlint.analysis import syntax, torchapi
-from logitlint.analysis.values import Kind, Tensor
+from logitlint.analysis.values import Kind, Source, Tensor, Via
 from logitlint.diagnostics import FixClass, Severity
 from logitlint.outline import SOFTMAX_NODIM
 from logitlint.rules.base import Invalid, Rule
@@ -221,10 +221,10 @@ pred = logits.argmax(dim=1)
         else:
             return
         value = ctx.value(probs)
-        if not isinstance(value, Tensor) or value.kind is not Kind.PROBS or value.source != "softmax":
+        if not isinstance(value, Tensor) or value.kind is not Kind.PROBS or value.source is not Source.SOFTMAX:
             return
         dim = syntax.int_literal(bound.get("dim"))
-        if dim is None or dim != value.dim or value.via == "call":
+        if dim is None or dim != value.dim or value.via is Via.CALL:
             return
         fix = None
         logits = visible_logits(value, probs, ctx)
