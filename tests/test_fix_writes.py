@@ -125,3 +125,21 @@ def test_killed_fix_leaves_every_file_whole(tmp_path, sig):
         for path in tree.rglob("*.py"):
             assert path.read_text() == (expected / path.relative_to(tree)).read_text()
         shutil.rmtree(tree)
+
+
+def test_ctrl_c_while_still_importing_is_one_line():
+    """A SIGINT that lands before the CLI is even imported (a slow start on a busy machine) exits
+    130 with one line, as it does later, and no traceback."""
+    script = (
+        "import runpy, sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'logitlint.config':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "sys.argv = ['logitlint', 'check', '.']\n"
+        "runpy.run_module('logitlint', run_name='__main__')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 130, result.stderr
+    assert result.stderr == "logitlint: interrupted\n"
