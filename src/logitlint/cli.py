@@ -19,7 +19,7 @@ from pathlib import Path
 from logitlint import __version__
 from logitlint.cache import CACHE_DIR
 from logitlint.cli_hints import mistyped_command, unrecognized
-from logitlint.config import KEYS, Config, ConfigError, load_file, validate_selectors
+from logitlint.config import KEYS, Config, ConfigError, forget_files, load_file, validate_selectors
 from logitlint.diagnostics import Severity
 from logitlint.formats import FORMATS
 from logitlint.formats.text import location, use_color
@@ -292,7 +292,11 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.watch:
         from logitlint.watch import watch
 
-        return watch(lambda: _run_once(args), lambda: _watched(args))
+        def once() -> int:
+            forget_files()  # a configuration file may have appeared or changed
+            return _run_once(args)
+
+        return watch(once, lambda: _watched(args))
     return _run_once(args)
 
 
@@ -353,13 +357,15 @@ def _run_config(args) -> RunConfig:
 
 
 def _watched(args) -> list[str]:
-    """The checked files and the configuration files they read, for --watch."""
-    config = _run_config_quietly(args)
-    if config is None:  # a broken configuration: watch the files that could hold the repair
-        return [os.path.join(p, "pyproject.toml") if os.path.isdir(p) else p for p in args.paths]
-    found = [str(item.path) for item in files(list(args.paths), config, [])]
-    sources = {config.config_for(p).source for p in args.paths}
-    return found + sorted(s for s in sources if os.path.isfile(s))
+    """For --watch: the checked files, and every configuration file that could apply to them
+    (a pyproject.toml that does not exist yet included: creating one counts as a change)."""
+    config = _run_config_quietly(args)  # None: a broken configuration, watched until repaired
+    found = [] if config is None else [str(item.path) for item in files(list(args.paths), config, [])]
+    if args.config or args.isolated:
+        return found + ([args.config] if args.config else [])
+    folders = {Path(os.path.abspath(p)) for p in args.paths} | {Path(os.path.abspath(f)).parent for f in found}
+    candidates = {folder / "pyproject.toml" for start in folders for folder in (start, *start.parents)}
+    return found + sorted(map(str, candidates))
 
 
 def _run_config_quietly(args) -> RunConfig | None:
