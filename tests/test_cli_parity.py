@@ -369,9 +369,9 @@ def test_watch_refuses_standard_input(tmp_path):
 
 
 # --- point 7: --add-noqa and file-level noqa ------------------------------------------------------
-def flake8_codes(*paths: Path, cwd: Path) -> list[str]:
+def flake8_codes(*args: Path | str, cwd: Path) -> list[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "flake8", "--isolated", "--select", "LGT", *map(str, paths)],
+        [sys.executable, "-m", "flake8", "--isolated", "--select", "LGT", *map(str, args)],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -570,3 +570,33 @@ def test_help_names_the_ruff_flags():
     ):
         assert flag in out, flag
     assert "--no-source" in run_cli("fix", "--help").stdout
+
+
+def test_the_flake8_plugin_leaves_line_noqa_to_flake8(tmp_path):
+    """flake8 --disable-noqa shows what `# noqa` hides: the plugin must not hide it itself."""
+    path = tmp_path / "train.py"
+    path.write_text(DOUBLE_SOFTMAX.replace("dim=1), y)\n", "dim=1), y)  # noqa: LGT101\n"))
+    assert flake8_codes(path, cwd=tmp_path) == []
+    assert flake8_codes(path, "--disable-noqa", cwd=tmp_path) == ["LGT101"]
+
+
+def test_readme_statistics_example_is_what_it_prints(tmp_path):
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split("`--statistics` prints one line per rule", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "a.py").write_text(DOUBLE_SOFTMAX)
+    (tmp_path / "b.py").write_text(DOUBLE_SOFTMAX + "\n\n" + LOG_SOFTMAX.replace("def logp", "def other"))
+    result = run_cli("check", "--statistics", "--no-cache", ".", cwd=tmp_path)
+    assert result.stdout == shown
+
+
+@pytest.mark.parametrize("flag", ["--fix", "--unsafe-fixes", "--diff", "--statistics", "--add-noqa", "--watch",
+                                  "--show-settings", "--show-files", "--config", "--isolated", "--output-format",
+                                  "--exit-non-zero-on-fix", "--fail-on", "--quiet", "--silent", "--verbose"])
+def test_readme_usage_flags_exist(flag):
+    from tests.conftest import ROOT
+
+    usage = (ROOT / "README.md").read_text().split("## Usage", 1)[1].split("\n## ", 1)[0]
+    assert flag in usage
+    assert flag in run_cli("check", "--help").stdout

@@ -81,70 +81,74 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="files or folders to check (default: .); - reads standard input",
     )
-    common.add_argument(
+    rules = common.add_argument_group("rule selection")
+    rules.add_argument(
         "--select",
         action="append",
         metavar="CODES",
         help="only these rules (comma-separated codes or prefixes, e.g. LGT1,LGT201); "
         "replaces `select` from pyproject.toml",
     )
-    common.add_argument("--extend-select", action="append", metavar="CODES", help="add rules to the selection")
-    common.add_argument(
+    rules.add_argument("--extend-select", action="append", metavar="CODES", help="add rules to the selection")
+    rules.add_argument(
         "--ignore",
         action="append",
         metavar="CODES",
         help="skip these rules (codes or prefixes); replaces `ignore` from pyproject.toml",
     )
-    common.add_argument(
+    rules.add_argument(
         "--per-file-ignores",
         action="append",
         metavar="GLOB:CODES",
         help="skip rules in matching files, e.g. 'tests/*.py:LGT1' (repeatable)",
     )
-    common.add_argument(
+    found = common.add_argument_group("file selection")
+    found.add_argument(
         "--exclude",
         action="append",
         metavar="GLOB",
         help="replace the excluded folders and files (default: .git, venvs, build, dist, ...)",
     )
-    common.add_argument("--extend-exclude", action="append", metavar="GLOB", help="exclude more folders and files")
-    common.add_argument(
+    found.add_argument("--extend-exclude", action="append", metavar="GLOB", help="exclude more folders and files")
+    found.add_argument(
         "--force-exclude",
         action="store_true",
         help="apply the excludes to files named on the command line too (for pre-commit)",
     )
-    common.add_argument(
+    found.add_argument(
         "--respect-gitignore",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="skip files git ignores (default: on)",
     )
-    common.add_argument("--stdin-filename", metavar="PATH", help="the name to report for standard input")
-    common.add_argument("-j", "--jobs", type=int, metavar="N", help="worker processes (default: the CPU count)")
-    common.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
-    common.add_argument(
+    found.add_argument("--stdin-filename", metavar="PATH", help="the name to report for standard input")
+    speed = common.add_argument_group("speed")
+    speed.add_argument("-j", "--jobs", type=int, metavar="N", help="worker processes (default: the CPU count)")
+    speed.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
+    speed.add_argument(
         "--cache-dir",
         metavar="DIR",
         help="where to keep the result cache (default: .logitlint_cache in the project root)",
     )
-    common.add_argument("--no-prefilter", action="store_true", help=argparse.SUPPRESS)
-    common.add_argument(
+    speed.add_argument("--no-prefilter", action="store_true", help=argparse.SUPPRESS)
+    configuration = common.add_argument_group("configuration")
+    configuration.add_argument(
         "--config",
         metavar="FILE",
         help="use this configuration file for every checked file (a pyproject.toml, or a TOML file "
         "with the [tool.logitlint] keys at its top level) instead of the nearest pyproject.toml",
     )
-    common.add_argument("--isolated", action="store_true", help="ignore every configuration file")
-    common.add_argument(
+    configuration.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    configuration.add_argument(
         "--show-settings", action="store_true", help="print the settings used for the first path, then exit"
     )
-    common.add_argument(
+    configuration.add_argument(
         "--show-files", action="store_true", help="print the files that would be checked, then exit"
     )
-    common.add_argument(
+    configuration.add_argument(
         "-w", "--watch", action="store_true", help="run again whenever a checked file changes (Ctrl-C stops)"
     )
-    loud = common.add_mutually_exclusive_group()
+    loud = common.add_argument_group("log levels").add_mutually_exclusive_group()
     loud.add_argument("-q", "--quiet", action="store_true", help="print findings, but no summary")
     loud.add_argument(
         "-s", "--silent", action="store_true", help="print nothing on standard output (the exit code still tells)"
@@ -154,26 +158,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     output = argparse.ArgumentParser(add_help=False)
+    shown = output.add_argument_group("output and exit code")
     formats = sorted([*FORMATS, *TEXT_VARIANTS])
-    output.add_argument(
+    shown.add_argument(
         "--output-format",
         "--format",
         dest="format",
         choices=formats,
         default="text",
-        help="output format (default: text; `concise` is text without source excerpts; `full` is text)",
+        metavar="FORMAT",
+        help=f"{', '.join(formats)} (default: text; `concise` is text without source excerpts, `full` is text)",
     )
-    output.add_argument(
+    shown.add_argument(
         "--statistics", action="store_true", help="count findings by rule instead of listing them"
     )
-    output.add_argument("--no-source", action="store_true", help="do not print source excerpts")
-    output.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
-    output.add_argument(
+    shown.add_argument("--no-source", action="store_true", help="do not print source excerpts")
+    shown.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    shown.add_argument(
         "--exit-non-zero-on-fix",
         action="store_true",
         help="exit 1 if any file was fixed, even if no finding remains",
     )
-    output.add_argument(
+    shown.add_argument(
         "--fail-on",
         choices=[s.value for s in SEVERITY_RANK],
         default=Severity.INFO.value,
@@ -181,22 +187,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 only for findings of this severity or worse: error, warning or info (default: info, every finding)",
     )
     fixing = argparse.ArgumentParser(add_help=False)
-    fixing.add_argument(
+    fixes = fixing.add_argument_group("fixes")
+    fixes.add_argument(
         "--unsafe-fixes",
         action="store_true",
         default=None,
         help="also apply fixes that change values (bug-fix, value-change)",
     )
-    fixing.add_argument(
+    fixes.add_argument(
         "--no-unsafe-fixes",
         dest="unsafe_fixes",
         action="store_false",
         help="do not, even if pyproject.toml says `unsafe-fixes = true`",
     )
-    fixing.add_argument(
+    fixes.add_argument(
         "--diff", action="store_true", help="print a unified diff instead of writing; exit 1 if anything would change"
     )
-    fixing.add_argument("--show-fixes", action="store_true", help="list every fix applied")
+    fixes.add_argument("--show-fixes", action="store_true", help="list every fix applied")
 
     check = sub.add_parser(
         "check",
