@@ -600,3 +600,18 @@ def test_readme_usage_flags_exist(flag):
     usage = (ROOT / "README.md").read_text().split("## Usage", 1)[1].split("\n## ", 1)[0]
     assert flag in usage
     assert flag in run_cli("check", "--help").stdout
+
+
+def test_add_noqa_after_a_backslash_and_inside_a_call(tmp_path):
+    path = tmp_path / "edge.py"
+    path.write_text(
+        "import torch\nimport torch.nn.functional as F\n\n\ndef f(a, y):\n"
+        "    x = torch.log(torch.softmax(a, 1)) + \\\n        1\n"
+        "    loss = F.cross_entropy(\n        F.softmax(a, dim=1),\n        y,\n    )\n    return x, loss\n"
+    )
+    assert run_cli("check", "--add-noqa", "--no-cache", str(path)).returncode == 0
+    lines = path.read_text().splitlines()
+    assert lines[5].endswith("+ \\")  # a comment cannot go before a backslash
+    assert lines[6] == "        1  # noqa: LGT201"
+    assert lines[8] == "        F.softmax(a, dim=1),  # noqa: LGT101"
+    assert check_json(str(path)) == [] and flake8_codes(path, cwd=tmp_path) == []

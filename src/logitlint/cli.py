@@ -18,8 +18,9 @@ from pathlib import Path
 
 from logitlint import __version__
 from logitlint.cache import CACHE_DIR
+from logitlint.cli_commands import cmd_add_noqa, cmd_show_files, cmd_show_settings
 from logitlint.cli_hints import mistyped_command, unrecognized
-from logitlint.config import KEYS, Config, ConfigError, forget_files, load_file, validate_selectors
+from logitlint.config import Config, ConfigError, forget_files, load_file, validate_selectors
 from logitlint.diagnostics import Severity
 from logitlint.formats import FORMATS
 from logitlint.formats.text import location, use_color
@@ -234,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    fix.set_defaults(fix=True, add_noqa=False)  # `fix` is `check --fix`
 
     rule = sub.add_parser("rule", help="explain a rule", description="Print a rule's documentation.")
     rule.add_argument("code", help="a rule code (LGT101) or name (softmax-into-cross-entropy)")
@@ -308,12 +310,11 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def _conflicting_flags(args) -> str | None:
-    fixing = args.command == "fix" or args.fix or args.diff
-    if getattr(args, "add_noqa", False) and fixing:
+    if args.add_noqa and (args.fix or args.diff):
         return "--add-noqa cannot be used with --fix or --diff"
     if args.config and args.isolated:
         return "--config and --isolated cannot be used together"
-    if args.watch and ("-" in args.paths or args.show_settings or args.show_files or getattr(args, "add_noqa", False)):
+    if args.watch and ("-" in args.paths or args.show_settings or args.show_files or args.add_noqa):
         return "--watch needs files to watch (not -) and cannot be used with --show-settings, --show-files, --add-noqa"
     return None
 
@@ -325,9 +326,9 @@ def _run_once(args) -> int:
             return cmd_show_settings(args, config)
         if args.show_files:
             return cmd_show_files(args, config)
-        if getattr(args, "add_noqa", False):
+        if args.add_noqa:
             return cmd_add_noqa(args, config)
-        if args.command == "fix" or args.fix or args.diff:
+        if args.fix or args.diff:
             return cmd_fix(args, config)
         return cmd_check(args, config)
     except ConfigError as exc:
@@ -523,57 +524,6 @@ def _report_counts(args, reports: Sequence[FileReport], started: float) -> None:
         f"({skipped} skipped by the prefilter: no PyTorch loss code; {errors} could not be checked)",
         file=sys.stderr,
     )
-
-
-def cmd_show_settings(args, config: RunConfig) -> int:
-    """As ruff's --show-settings: the resolved settings for the first file a run would check."""
-    errors: list[tuple[str, str]] = []
-    found = files([p for p in args.paths if p != "-"] or ["."], config, errors)
-    target = str(found[0].path) if found else next((p for p in args.paths if p != "-"), ".")
-    settings = config.config_for(target)
-    print(f"Resolved settings for: {target}")
-    print(f"Settings path: {'none (--isolated)' if args.isolated else settings.source}")
-    for key in KEYS:
-        value = getattr(settings, key.replace("-", "_"))
-        print(f"{key} = {_toml(value)}")
-    codes = config.codes(target)
-    print(f"# enabled rules for this file ({len(codes)}): {', '.join(codes) or 'none'}")
-    return 0
-
-
-def _toml(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k!r} = {_toml(v)}" for k, v in value.items()) + " }" if value else "{}"
-    if isinstance(value, list):
-        return "[" + ", ".join(f'"{v}"' for v in value) + "]"
-    return repr(value)
-
-
-def cmd_show_files(args, config: RunConfig) -> int:
-    errors: list[tuple[str, str]] = []
-    for item in files([p for p in args.paths if p != "-"], config, errors):
-        print(item.path)
-    for path, message in errors:
-        print(f"{path}: error: {message}", file=sys.stderr)
-    return 2 if errors else 0
-
-
-def cmd_add_noqa(args, config: RunConfig) -> int:
-    from logitlint.baseline import add_noqa
-
-    if "-" in args.paths:
-        print("logitlint: error: --add-noqa writes files; it cannot read standard input", file=sys.stderr)
-        return 2
-    result = add_noqa(list(args.paths), config)
-    for e in result.errors:
-        where = f"{e.path}:{e.line}:{e.col + 1}" if e.line else e.path
-        print(f"{where}: error: {e.message}", file=sys.stderr)
-    if not args.silent:
-        added, n = result.added, len(result.files)
-        print(f"Added {added} noqa comment{'s' * (added != 1)} in {n} file{'s' * (n != 1)}.", file=sys.stderr)
-    return 2 if result.errors else 0
 
 
 def _print_errors(reports: Sequence[FileReport]) -> None:
