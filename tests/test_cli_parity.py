@@ -615,3 +615,19 @@ def test_add_noqa_after_a_backslash_and_inside_a_call(tmp_path):
     assert lines[6] == "        1  # noqa: LGT201"
     assert lines[8] == "        F.softmax(a, dim=1),  # noqa: LGT101"
     assert check_json(str(path)) == [] and flake8_codes(path, cwd=tmp_path) == []
+
+
+def test_check_fix_on_standard_input_prints_the_fixed_code():
+    result = run_cli("check", "--fix", "-", stdin=LOG_SOFTMAX)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == FIXED_LOG_SOFTMAX
+
+
+def test_add_noqa_refuses_a_file_it_cannot_write_safely_and_says_so(tmp_path):
+    path = tmp_path / "train.py"
+    path.write_text(DOUBLE_SOFTMAX)
+    os.link(path, tmp_path / "alias.py")  # a rename would split the two names
+    result = run_cli("check", "--add-noqa", "--no-cache", str(path))
+    assert result.returncode == 2
+    assert "noqa comments not added: has 2 hard links" in result.stderr
+    assert path.read_text() == DOUBLE_SOFTMAX
