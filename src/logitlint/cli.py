@@ -1,6 +1,7 @@
-"""``logitlint``: check and fix loss/probability misuse in PyTorch code.
+"""``logitlint``: check and fix loss/probability misuse in PyTorch code. The flags follow ruff's
+(``check --fix``, ``--output-format``, ``--statistics``, ``--add-noqa``, ``--watch``, ...).
 
-Exit codes: 0 no findings, 1 findings (or, with ``fix --diff``, changes to make), 2 usage or I/O
+Exit codes: 0 no findings, 1 findings (or, with ``--diff``, changes to make), 2 usage or I/O
 errors (a bad configuration, a file that could not be read or parsed; every other file is still
 checked).
 """
@@ -9,16 +10,20 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from logitlint import __version__
 from logitlint.cache import CACHE_DIR
-from logitlint.config import ConfigError, validate_selectors
+from logitlint.cli_hints import mistyped_command, unrecognized
+from logitlint.config import KEYS, Config, ConfigError, load_file, validate_selectors
+from logitlint.diagnostics import Severity
 from logitlint.formats import FORMATS
 from logitlint.formats.text import location, use_color
-from logitlint.runner import FileReport, Overrides, RunConfig, check_text, fix_text, run
+from logitlint.runner import FileReport, Overrides, RunConfig, check_text, files, fix_text, run
 from logitlint.source import Source, SourceError
 
 EPILOG = """\
@@ -26,19 +31,28 @@ markers: [*] a safe fix is available (`logitlint fix`); [!] an unsafe fix is ava
 (`logitlint fix --unsafe-fixes`): it changes values, deliberately, to what the maths means.
 
 configuration: [tool.logitlint] in the nearest pyproject.toml (select, extend-select, ignore,
-per-file-ignores, exclude, extend-exclude, unsafe-fixes, respect-gitignore); flags override it.
-A finding is suppressed by `# noqa` or `# noqa: LGT101` on its line, as in flake8.
+per-file-ignores, exclude, extend-exclude, unsafe-fixes, respect-gitignore), or the file given
+with --config, or none with --isolated; flags override it.
+A finding is suppressed by `# noqa` or `# noqa: LGT101` on its line, as in flake8; a whole file by
+a line `# flake8: noqa` or `# logitlint: noqa` (`# logitlint: noqa: LGT101` for one rule).
 
-exit codes: 0 clean, 1 findings, 2 usage, configuration or I/O errors.
+exit codes: 0 clean, 1 findings (at or above --fail-on), 2 usage, configuration or I/O errors.
 
 examples:
   logitlint check .                       check every Python file under the current folder
   logitlint check train.py --select LGT1  only the wrong-input-to-loss family
-  logitlint check . --format sarif        for GitHub code scanning
-  logitlint fix src/ --diff               show what `fix` would change, change nothing
+  logitlint check . --output-format sarif for GitHub code scanning
+  logitlint check . --fix                 apply the safe fixes (same as `logitlint fix .`)
+  logitlint check . --diff                show what the fixes would change, change nothing
   logitlint fix src/ --unsafe-fixes       also apply bug-fix and value-change fixes
+  logitlint check . --statistics          count findings by rule
+  logitlint check . --add-noqa            adopt on an existing code base: silence today's findings
+  logitlint check . --watch               check again whenever a file changes
   logitlint rule LGT101                   explain a rule
 """
+SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+# --output-format: ruff's text variants, besides the formats themselves
+TEXT_VARIANTS = {"full": "text", "concise": "text"}
 
 
 def _selectors(values: Sequence[str] | None) -> list[str]:
@@ -114,46 +128,105 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to keep the result cache (default: .logitlint_cache in the project root)",
     )
     common.add_argument("--no-prefilter", action="store_true", help=argparse.SUPPRESS)
+    common.add_argument(
+        "--config",
+        metavar="FILE",
+        help="use this configuration file for every checked file (a pyproject.toml, or a TOML file "
+        "with the [tool.logitlint] keys at its top level) instead of the nearest pyproject.toml",
+    )
+    common.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    common.add_argument(
+        "--show-settings", action="store_true", help="print the settings used for the first path, then exit"
+    )
+    common.add_argument(
+        "--show-files", action="store_true", help="print the files that would be checked, then exit"
+    )
+    common.add_argument(
+        "-w", "--watch", action="store_true", help="run again whenever a checked file changes (Ctrl-C stops)"
+    )
+    loud = common.add_mutually_exclusive_group()
+    loud.add_argument("-q", "--quiet", action="store_true", help="print findings, but no summary")
+    loud.add_argument(
+        "-s", "--silent", action="store_true", help="print nothing on standard output (the exit code still tells)"
+    )
+    loud.add_argument(
+        "-v", "--verbose", action="store_true", help="also say which configuration applies, and counts and timing"
+    )
+
+    output = argparse.ArgumentParser(add_help=False)
+    formats = sorted([*FORMATS, *TEXT_VARIANTS])
+    output.add_argument(
+        "--output-format",
+        "--format",
+        dest="format",
+        choices=formats,
+        default="text",
+        help="output format (default: text; `concise` is text without source excerpts; `full` is text)",
+    )
+    output.add_argument(
+        "--statistics", action="store_true", help="count findings by rule instead of listing them"
+    )
+    output.add_argument("--no-source", action="store_true", help="do not print source excerpts")
+    output.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    output.add_argument(
+        "--exit-non-zero-on-fix",
+        action="store_true",
+        help="exit 1 if any file was fixed, even if no finding remains",
+    )
+    output.add_argument(
+        "--fail-on",
+        choices=[s.value for s in SEVERITY_RANK],
+        default=Severity.INFO.value,
+        metavar="SEVERITY",
+        help="exit 1 only for findings of this severity or worse: error, warning or info (default: info, every finding)",
+    )
+    fixing = argparse.ArgumentParser(add_help=False)
+    fixing.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        default=None,
+        help="also apply fixes that change values (bug-fix, value-change)",
+    )
+    fixing.add_argument(
+        "--no-unsafe-fixes",
+        dest="unsafe_fixes",
+        action="store_false",
+        help="do not, even if pyproject.toml says `unsafe-fixes = true`",
+    )
+    fixing.add_argument(
+        "--diff", action="store_true", help="print a unified diff instead of writing; exit 1 if anything would change"
+    )
+    fixing.add_argument("--show-fixes", action="store_true", help="list every fix applied")
 
     check = sub.add_parser(
         "check",
-        parents=[common],
-        help="report findings",
-        description="Report loss and probability misuse.",
+        parents=[common, output, fixing],
+        help="report findings (--fix: and apply fixes)",
+        description="Report loss and probability misuse; with --fix (or --diff), fix it as `logitlint fix` does.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    check.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format (default: text)")
-    check.add_argument("--statistics", action="store_true", help="count findings by rule")
-    check.add_argument("--no-source", action="store_true", help="do not print source excerpts")
-    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    check.add_argument(
+        "--fix",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="apply the fixes (safe ones; with --unsafe-fixes all), as `logitlint fix`",
+    )
+    check.add_argument(
+        "--add-noqa",
+        action="store_true",
+        help="add `# noqa: CODE` to every line with a finding (to adopt logitlint on an existing code base)",
+    )
 
     fix = sub.add_parser(
         "fix",
-        parents=[common],
+        parents=[common, output, fixing],
         help="apply fixes",
         description="Apply fixes. Safe fixes (exact, finite, precision) by default; "
         "--unsafe-fixes adds bug-fix and value-change fixes.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    fix.add_argument(
-        "--unsafe-fixes",
-        action="store_true",
-        default=None,
-        help="also apply fixes that change values (bug-fix, value-change)",
-    )
-    fix.add_argument(
-        "--no-unsafe-fixes",
-        dest="unsafe_fixes",
-        action="store_false",
-        help="do not, even if pyproject.toml says `unsafe-fixes = true`",
-    )
-    fix.add_argument(
-        "--diff", action="store_true", help="print a unified diff instead of writing; exit 1 if anything would change"
-    )
-    fix.add_argument("--show-fixes", action="store_true", help="list every fix applied")
-    fix.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format for what remains")
 
     rule = sub.add_parser("rule", help="explain a rule", description="Print a rule's documentation.")
     rule.add_argument("code", help="a rule code (LGT101) or name (softmax-into-cross-entropy)")
@@ -169,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         "unsafeFixes (bool: fix-all applies unsafe fixes too), debounceMs (default 150).\n"
         "Editor set-up (Neovim, Helix, VS Code, python-lsp-server): see the README.",
     )
+    parser.commands = sub.choices  # type: ignore[attr-defined]  # for "did you mean" on a subcommand's options
     return parser
 
 
@@ -190,8 +264,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    mistyped = mistyped_command(argv)
+    if mistyped:
+        parser.print_usage(sys.stderr)
+        print(f"logitlint: error: {mistyped}", file=sys.stderr)
+        return 2
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        command = parser.commands.get(args.command, parser)  # type: ignore[attr-defined]
+        command.error(unrecognized(extras, command))
     if args.command is None:
         parser.print_help()
         return 2
@@ -203,31 +286,90 @@ def _main(argv: Sequence[str] | None) -> int:
         from logitlint.lsp import main as lsp_main
 
         return lsp_main()
+    conflict = _conflicting_flags(args)
+    if conflict:
+        parser.commands[args.command].error(conflict)  # type: ignore[attr-defined]
+    if args.watch:
+        from logitlint.watch import watch
+
+        return watch(lambda: _run_once(args), lambda: _watched(args))
+    return _run_once(args)
+
+
+def _conflicting_flags(args) -> str | None:
+    fixing = args.command == "fix" or args.fix or args.diff
+    if getattr(args, "add_noqa", False) and fixing:
+        return "--add-noqa cannot be used with --fix or --diff"
+    if args.config and args.isolated:
+        return "--config and --isolated cannot be used together"
+    if args.watch and ("-" in args.paths or args.show_settings or args.show_files or getattr(args, "add_noqa", False)):
+        return "--watch needs files to watch (not -) and cannot be used with --show-settings, --show-files, --add-noqa"
+    return None
+
+
+def _run_once(args) -> int:
     try:
-        config = RunConfig(
-            overrides=Overrides(
-                select=validate_selectors(_selectors(args.select), "--select") or None,
-                extend_select=validate_selectors(_selectors(args.extend_select), "--extend-select"),
-                ignore=validate_selectors(_selectors(args.ignore), "--ignore") if args.ignore else None,
-                per_file_ignores=_per_file_ignores(args.per_file_ignores),
-                unsafe_fixes=getattr(args, "unsafe_fixes", None),
-                exclude=_selectors(args.exclude) or None,
-                extend_exclude=_selectors(args.extend_exclude),
-                respect_gitignore=args.respect_gitignore,
-            ),
-            prefilter=not args.no_prefilter,
-            force_exclude=args.force_exclude,
-            jobs=args.jobs,
-            progress=sys.stderr.isatty(),
-        )
-        if not args.no_cache:
-            config.cache_dir = Path(args.cache_dir) if args.cache_dir else _cache_root(config, args.paths)
-        if args.command == "check":
-            return cmd_check(args, config)
-        return cmd_fix(args, config)
+        config = _run_config(args)
+        if args.show_settings:
+            return cmd_show_settings(args, config)
+        if args.show_files:
+            return cmd_show_files(args, config)
+        if getattr(args, "add_noqa", False):
+            return cmd_add_noqa(args, config)
+        if args.command == "fix" or args.fix or args.diff:
+            return cmd_fix(args, config)
+        return cmd_check(args, config)
     except ConfigError as exc:
         print(f"logitlint: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _run_config(args) -> RunConfig:
+    config = RunConfig(
+        overrides=Overrides(
+            select=validate_selectors(_selectors(args.select), "--select") or None,
+            extend_select=validate_selectors(_selectors(args.extend_select), "--extend-select"),
+            ignore=validate_selectors(_selectors(args.ignore), "--ignore") if args.ignore else None,
+            per_file_ignores=_per_file_ignores(args.per_file_ignores),
+            unsafe_fixes=getattr(args, "unsafe_fixes", None),
+            exclude=_selectors(args.exclude) or None,
+            extend_exclude=_selectors(args.extend_exclude),
+            respect_gitignore=args.respect_gitignore,
+        ),
+        prefilter=not args.no_prefilter,
+        force_exclude=args.force_exclude,
+        jobs=args.jobs,
+        progress=sys.stderr.isatty(),
+        base=Config() if args.isolated else load_file(args.config) if args.config else None,
+    )
+    if not args.no_cache:
+        config.cache_dir = Path(args.cache_dir) if args.cache_dir else _cache_root(config, args.paths)
+    if args.verbose:
+        for path in args.paths:
+            found = config.config_for(path if path != "-" else ".")
+            origin = "none (--isolated)" if args.isolated else found.source
+            print(f"logitlint: configuration for {path}: {origin}", file=sys.stderr)
+    return config
+
+
+def _watched(args) -> list[str]:
+    """The checked files and the configuration files they read, for --watch."""
+    config = _run_config_quietly(args)
+    if config is None:  # a broken configuration: watch the files that could hold the repair
+        return [os.path.join(p, "pyproject.toml") if os.path.isdir(p) else p for p in args.paths]
+    found = [str(item.path) for item in files(list(args.paths), config, [])]
+    sources = {config.config_for(p).source for p in args.paths}
+    return found + sorted(s for s in sources if os.path.isfile(s))
+
+
+def _run_config_quietly(args) -> RunConfig | None:
+    try:
+        verbose, args.verbose = args.verbose, False
+        return _run_config(args)
+    except ConfigError:
+        return None
+    finally:
+        args.verbose = verbose
 
 
 def _cache_root(config: RunConfig, paths: Sequence[str]) -> Path:
@@ -279,24 +421,21 @@ def _reports(args, config: RunConfig, *, fix: bool, write: bool) -> list[FileRep
 
 
 def cmd_check(args, config: RunConfig) -> int:
+    started = time.monotonic()
     reports = _reports(args, config, fix=False, write=False)
-    render = FORMATS[args.format]
-    sys.stdout.write(
-        render(reports, color=use_color(sys.stdout), show_source=not args.no_source, statistics=args.statistics)
-    )
-    if any(r.error is not None for r in reports):
-        return 2
-    if args.exit_zero:
-        return 0
-    return 1 if any(r.diagnostics for r in reports) else 0
+    _render(args, reports, fix_mode=False)
+    _report_counts(args, reports, started)
+    return _exit_code(args, reports)
 
 
 def cmd_fix(args, config: RunConfig) -> int:
+    started = time.monotonic()
     stdin_only = list(args.paths) == ["-"]
     reports = _reports(args, config, fix=True, write=not args.diff)
+    changed = any(r.changed for r in reports)
     if args.diff:
         for report in reports:
-            if report.changed:
+            if report.changed and not args.silent:
                 sys.stdout.writelines(
                     difflib.unified_diff(
                         (report.original or "").splitlines(keepends=True),
@@ -308,25 +447,120 @@ def cmd_fix(args, config: RunConfig) -> int:
         _print_errors(reports)
         if any(r.error is not None for r in reports):
             return 2
-        return 1 if any(r.changed for r in reports) else 0
+        return 1 if changed and not args.exit_zero else 0
     if stdin_only:
         report = reports[0]
         sys.stdout.write(report.fixed if report.fixed is not None else (report.original or ""))
         _print_errors(reports)
-        return 2 if report.error else (1 if report.diagnostics else 0)
-    if args.show_fixes:
+        return _exit_code(args, reports, fixed=changed)
+    if args.show_fixes and not args.silent:
         for report in reports:
             for d in report.applied:
                 assert d.fix is not None
                 print(f"{location(d)}: {d.code} fixed: {d.fix.title} [{d.fix.fix_class.value}]")
-    for report in reports:
-        for d, reason in report.dropped:
-            print(f"{location(d)}: {d.code} fix not applied: {reason}", file=sys.stderr)
-    render = FORMATS[args.format]
-    sys.stdout.write(render(reports, color=use_color(sys.stdout), fix_mode=True))
+    if not args.silent:
+        for report in reports:
+            for d, reason in report.dropped:
+                print(f"{location(d)}: {d.code} fix not applied: {reason}", file=sys.stderr)
+    _render(args, reports, fix_mode=True)
+    _report_counts(args, reports, started)
+    return _exit_code(args, reports, fixed=changed)
+
+
+def _render(args, reports: Sequence[FileReport], *, fix_mode: bool) -> None:
+    if args.silent:
+        _print_errors(reports)
+        return
+    name = TEXT_VARIANTS.get(args.format, args.format)
+    if args.statistics and name not in ("text", "json"):
+        name = "text"  # as ruff: the table is text or JSON
+    sys.stdout.write(
+        FORMATS[name](
+            reports,
+            color=use_color(sys.stdout),
+            show_source=not args.no_source and args.format != "concise",
+            statistics=args.statistics,
+            fix_mode=fix_mode,
+            quiet=args.quiet,
+        )
+    )
+
+
+def _exit_code(args, reports: Sequence[FileReport], *, fixed: bool = False) -> int:
+    """2 for a file that could not be checked; else as ruff: --exit-zero wins, then
+    --exit-non-zero-on-fix, then 1 for a finding at or above --fail-on."""
     if any(r.error is not None for r in reports):
         return 2
-    return 1 if any(r.diagnostics for r in reports) else 0
+    if args.exit_zero:
+        return 0
+    if args.exit_non_zero_on_fix and fixed:
+        return 1
+    threshold = SEVERITY_RANK[Severity(args.fail_on)]
+    failing = any(SEVERITY_RANK[d.severity] >= threshold for r in reports for d in r.diagnostics)
+    return 1 if failing else 0
+
+
+def _report_counts(args, reports: Sequence[FileReport], started: float) -> None:
+    if not args.verbose:
+        return
+    skipped = sum(1 for r in reports if r.skipped)
+    errors = sum(1 for r in reports if r.error is not None)
+    print(
+        f"logitlint: {len(reports)} file{'s' * (len(reports) != 1)} in {time.monotonic() - started:.2f} s "
+        f"({skipped} skipped by the prefilter: no PyTorch loss code; {errors} could not be checked)",
+        file=sys.stderr,
+    )
+
+
+def cmd_show_settings(args, config: RunConfig) -> int:
+    """As ruff's --show-settings: the resolved settings for the first file a run would check."""
+    errors: list[tuple[str, str]] = []
+    found = files([p for p in args.paths if p != "-"] or ["."], config, errors)
+    target = str(found[0].path) if found else next((p for p in args.paths if p != "-"), ".")
+    settings = config.config_for(target)
+    print(f"Resolved settings for: {target}")
+    print(f"Settings path: {'none (--isolated)' if args.isolated else settings.source}")
+    for key in KEYS:
+        value = getattr(settings, key.replace("-", "_"))
+        print(f"{key} = {_toml(value)}")
+    codes = config.codes(target)
+    print(f"# enabled rules for this file ({len(codes)}): {', '.join(codes) or 'none'}")
+    return 0
+
+
+def _toml(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k!r} = {_toml(v)}" for k, v in value.items()) + " }" if value else "{}"
+    if isinstance(value, list):
+        return "[" + ", ".join(f'"{v}"' for v in value) + "]"
+    return repr(value)
+
+
+def cmd_show_files(args, config: RunConfig) -> int:
+    errors: list[tuple[str, str]] = []
+    for item in files([p for p in args.paths if p != "-"], config, errors):
+        print(item.path)
+    for path, message in errors:
+        print(f"{path}: error: {message}", file=sys.stderr)
+    return 2 if errors else 0
+
+
+def cmd_add_noqa(args, config: RunConfig) -> int:
+    from logitlint.baseline import add_noqa
+
+    if "-" in args.paths:
+        print("logitlint: error: --add-noqa writes files; it cannot read standard input", file=sys.stderr)
+        return 2
+    result = add_noqa(list(args.paths), config)
+    for e in result.errors:
+        where = f"{e.path}:{e.line}:{e.col + 1}" if e.line else e.path
+        print(f"{where}: error: {e.message}", file=sys.stderr)
+    if not args.silent:
+        added, n = result.added, len(result.files)
+        print(f"Added {added} noqa comment{'s' * (added != 1)} in {n} file{'s' * (n != 1)}.", file=sys.stderr)
+    return 2 if result.errors else 0
 
 
 def _print_errors(reports: Sequence[FileReport]) -> None:

@@ -14,6 +14,7 @@ path), rule selection by code prefix, per-file ignores, excludes, and unsafe fix
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import os
 import sys
@@ -149,8 +150,7 @@ def parse(table: object, *, root: Path | None = None, source: str = "pyproject.t
     where = f"{source}: [tool.logitlint]"
     for key in table:
         if key not in KEYS:
-            hint = f" (did you mean {key.replace('_', '-')!r}?)" if key.replace("_", "-") in KEYS else ""
-            raise ConfigError(f"{where} {key}: unknown key{hint}; known keys: {', '.join(KEYS)}")
+            raise ConfigError(f"{where} {key}: unknown key{_did_you_mean(str(key))}; known keys: {', '.join(KEYS)}")
     config = Config(root=root, source=source)
     if "select" in table:
         config.select = validate_selectors(_strings(table["select"], f"{where} select"), f"{where} select")
@@ -179,6 +179,27 @@ def parse(table: object, *, root: Path | None = None, source: str = "pyproject.t
     if "respect-gitignore" in table:
         config.respect_gitignore = _boolean(table["respect-gitignore"], f"{where} respect-gitignore")
     return config
+
+
+def _did_you_mean(key: str) -> str:
+    spelled = key.replace("_", "-").lower()
+    close = [spelled] if spelled in KEYS else difflib.get_close_matches(spelled, KEYS, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def load_file(path: str | Path) -> Config:
+    """The configuration in one named file (``--config``): a pyproject.toml's [tool.logitlint], or
+    a TOML file holding the same keys at its top level (as ruff reads a ruff.toml). Relative
+    paths in it (per-file-ignores, excludes) are relative to its folder."""
+    file = Path(os.path.abspath(path))
+    if not file.is_file():
+        raise ConfigError(f"--config {path}: no such file")
+    if file.name == "pyproject.toml":
+        return _load(file, file.stat().st_mtime_ns)
+    data = _read_toml(file)
+    tool = data.get("tool")
+    table = tool["logitlint"] if isinstance(tool, dict) and "logitlint" in tool else data
+    return parse(table, root=file.parent, source=str(file))
 
 
 def find_pyproject(start: str | Path) -> Path | None:
@@ -212,14 +233,18 @@ def load_config(start: str | Path) -> Config:
     return _load(pyproject, pyproject.stat().st_mtime_ns)
 
 
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
 @lru_cache(maxsize=64)
 def _load(pyproject: Path, _mtime: int) -> Config:
-    try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{pyproject}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{pyproject}: invalid TOML: {exc}") from None
+    data = _read_toml(pyproject)
     tool = data.get("tool", {})
     if not isinstance(tool, dict):
         raise ConfigError(f"{pyproject}: `tool` must be a table, not {type(tool).__name__}")

@@ -45,7 +45,8 @@ class CheckSettings:
     is_package: bool = False
     project: ProjectView | None = None
     parse_cache: dict | None = None
-    noqa: bool = True  # honour noqa comments (the flake8 adapter leaves that to flake8)
+    # honour noqa comments; the flake8 adapter leaves them to flake8, all but `# logitlint: noqa`
+    noqa: bool = True
 
 
 class RuleContext:
@@ -176,8 +177,8 @@ class FileCheck:
                 whole = True  # a cut in the wrong place (or a syntax error): parse the file whole
         self.parsed_lines = outline.parsed_lines
         diagnostics = self.diagnostics
-        if self.settings.noqa and diagnostics:
-            diagnostics = Noqa(self.text).filter(diagnostics)
+        if diagnostics:
+            diagnostics = Noqa(self.text).filter(diagnostics, lines=self.settings.noqa)
         return sorted(diagnostics, key=Diagnostic.sort_key)
 
     def _outline(self, whole: bool) -> Outline:

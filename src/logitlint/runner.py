@@ -65,6 +65,8 @@ class RunConfig:
     jobs: int | None = None  # worker processes (default: the CPU count)
     cache_dir: Path | None = None  # None: no cache
     progress: bool = False
+    # --config FILE / --isolated: this configuration for every file, none discovered
+    base: Config | None = None
     _configs: dict[Path, Config] = field(default_factory=dict, repr=False)
 
     def config_for(self, path: str | Path) -> Config:
@@ -73,7 +75,8 @@ class RunConfig:
         folder = folder if folder.is_dir() else folder.parent
         config = self._configs.get(folder)
         if config is None:
-            config = self._configs[folder] = self.overrides.apply(load_config(folder))
+            found = self.base if self.base is not None else load_config(folder)
+            config = self._configs[folder] = self.overrides.apply(found)
         return config
 
     def _real(self, path: str) -> bool:
@@ -402,8 +405,8 @@ def _settings_key(config: RunConfig, path: str) -> tuple:
     return (config.codes(path), config.prefilter)
 
 
-def run(paths: list[str], config: RunConfig, *, fix: bool = False, write: bool = True) -> list[FileReport]:
-    errors: list[tuple[str, str]] = []
+def files(paths: list[str], config: RunConfig, errors: list[tuple[str, str]]) -> list:
+    """The files a run over ``paths`` checks (``--show-files``); paths that do not exist go to ``errors``."""
     found = []
     for path in paths:
         settings = config.config_for(path)
@@ -415,6 +418,12 @@ def run(paths: list[str], config: RunConfig, *, fix: bool = False, write: bool =
             ):
                 continue
             found.append(item)
+    return found
+
+
+def run(paths: list[str], config: RunConfig, *, fix: bool = False, write: bool = True) -> list[FileReport]:
+    errors: list[tuple[str, str]] = []
+    found = files(paths, config, errors)
     if config.project is None:
         config.project = ProjectIndex(p for p in paths if Path(p).is_dir())
     reports: dict[Path, FileReport] = {}

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from logitlint import __version__
 from logitlint.diagnostics import Diagnostic
+from logitlint.formats.text import statistics_rows
 
 if TYPE_CHECKING:
     from logitlint.runner import FileReport
@@ -51,7 +52,14 @@ def diagnostic_dict(d: Diagnostic) -> dict[str, Any]:
     return result
 
 
-def render(reports: Sequence[FileReport], **_: Any) -> str:
+def render(reports: Sequence[FileReport], *, statistics: bool = False, **_: Any) -> str:
+    if statistics:  # as ruff's --statistics --output-format json
+        rows = statistics_rows([d for r in reports for d in r.diagnostics])
+        table = [
+            {"code": code, "name": name, "count": n, "fixable_count": safe + unsafe, "safe_fixable_count": safe}
+            for n, code, name, safe, unsafe in rows
+        ]
+        return json.dumps(table, indent=2) + "\n"
     payload = {
         "version": __version__,
         "diagnostics": [diagnostic_dict(d) for r in reports for d in r.diagnostics],

@@ -67,6 +67,7 @@ def render(
     show_source: bool = True,
     statistics: bool = False,
     fix_mode: bool = False,
+    quiet: bool = False,
 ) -> str:
     paint = _color(color)
     out: list[str] = []
@@ -74,7 +75,7 @@ def render(
     for report in reports:
         lines = (report.fixed if report.fixed is not None else report.original) or None
         text_lines: list[str] | None = None
-        for d in report.diagnostics:
+        for d in () if statistics else report.diagnostics:  # --statistics: the table instead (as ruff)
             out.append(f"{paint('1', location(d))}: {paint('1;31', d.code)} {marker(d)}{d.message}")
             if show_source:
                 if d.cell is not None:
@@ -90,12 +91,40 @@ def render(
             e = report.error
             where = f"{e.path}:{e.line}:{e.col + 1}" if e.line else e.path
             out.append(f"{paint('1', where)}: {paint('1;31', 'error')}: {e.message}")
-    if statistics and diagnostics:
-        counts = Counter((d.code, d.name) for d in diagnostics)
-        for (code, name), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-            out.append(f"{n:5d}\t{code}\t{name}")
-    out.append(summary(reports, fix_mode=fix_mode))
-    return "\n".join(out) + "\n"
+    if statistics:
+        out.extend(statistics_table(diagnostics))
+    if not quiet:
+        out.append(summary(reports, fix_mode=fix_mode))
+    return "".join(f"{line}\n" for line in out)
+
+
+def statistics_rows(diagnostics: Sequence[Diagnostic]) -> list[tuple[int, str, str, int, int]]:
+    """(count, code, name, safe fixes, unsafe fixes) per rule, most frequent first."""
+    counts: Counter = Counter()
+    safe: Counter = Counter()
+    unsafe: Counter = Counter()
+    for d in diagnostics:
+        key = (d.code, d.name)
+        counts[key] += 1
+        if d.fix is not None:
+            (safe if d.fix.safe else unsafe)[key] += 1
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [(n, code, name, safe[(code, name)], unsafe[(code, name)]) for (code, name), n in ordered]
+
+
+def statistics_table(diagnostics: Sequence[Diagnostic]) -> list[str]:
+    """ruff's ``--statistics``: ``count<TAB>code<TAB>[*] name``; [*] every finding of the rule has a
+    safe fix, [!] every one has a fix and some are unsafe, [~] some have one, [ ] none has."""
+    lines = []
+    for n, code, name, safe, unsafe in statistics_rows(diagnostics):
+        if safe == n:
+            mark = SAFE_MARK
+        elif safe + unsafe == n:
+            mark = UNSAFE_MARK
+        else:
+            mark = "[~]" if safe + unsafe else "[ ]"
+        lines.append(f"{n:5d}\t{code}\t{mark} {name}")
+    return lines
 
 
 def summary(reports: Sequence[FileReport], *, fix_mode: bool = False) -> str:
