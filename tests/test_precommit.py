@@ -5,16 +5,20 @@ second run passes."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 
+import nbformat
 import pytest
 
+import logitlint
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
+README_TEXT = (ROOT / "README.md").read_text()
 SOURCE = "import torch\n\n\ndef logp(x):\n    return torch.log(torch.softmax(x, dim=1))\n"
 
 
@@ -69,7 +73,9 @@ def test_hooks_fail_fix_and_pass(tmp_path):
 def test_try_repo_reports_what_the_fix_hook_cannot_fix_once(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
-    (work / "train.py").write_text("import torch.nn.functional as F\n\n\ndef f(x, y):\n    return F.cross_entropy(F.softmax(x, dim=1), y)\n")
+    (work / "train.py").write_text(
+        "import torch.nn.functional as F\n\n\ndef f(x, y):\n    return F.cross_entropy(F.softmax(x, dim=1), y)\n"
+    )
     git("init", "-q", cwd=work)
     git("add", ".", cwd=work)
     result = try_repo(work, tmp_path / "home")
@@ -90,27 +96,18 @@ NOTEBOOK_FIXABLE = ["import torch", "def logp(x):\n    return torch.log(torch.so
 
 
 def notebook(cells: list[str]) -> str:
-    import nbformat
-
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
     return nbformat.writes(nb)
 
 
 def readme_yaml_blocks() -> list[str]:
-    import re
-
     section = README_TEXT.split("\n## pre-commit\n", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"```yaml\n(.*?)```", section, re.S)
 
 
-README_TEXT = (ROOT / "README.md").read_text()
-
-
 @pytest.fixture(scope="module")
 def release(tmp_path_factory):
-    import logitlint
-
     folder = tmp_path_factory.mktemp("release") / "logitlint"
     shutil.copytree(
         ROOT,
@@ -170,9 +167,10 @@ def commit(cwd, home):
 
 def hook_lines(output: str) -> dict[str, str]:
     """{'logitlint (fix)': 'Passed', 'logitlint': 'Failed', ...} from pre-commit's status lines."""
-    import re
-
-    return {m[1]: m[2] for m in re.finditer(r"^(\S.*?)\.{3,}(?:\(no files to check\))?(Passed|Failed|Skipped)$", output, re.M)}
+    return {
+        m[1]: m[2]
+        for m in re.finditer(r"^(\S.*?)\.{3,}(?:\(no files to check\))?(Passed|Failed|Skipped)$", output, re.M)
+    }
 
 
 def test_readme_hooks_check_a_notebook(tmp_path, release, hook_home):
