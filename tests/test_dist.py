@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import logitlint
-from tests.conftest import ROOT
+from tests.conftest import ROOT, copy_project
 
 EXAMPLE = ROOT / "examples" / "train_classifier.py"
 
@@ -28,12 +28,7 @@ def run(*command, cwd: Path | None = None, timeout: int = 600) -> subprocess.Com
 def dist(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     # A copy without build/ or *.egg-info/ left by an editable install, as a fresh clone has it.
-    source = out / "source"
-    shutil.copytree(
-        ROOT,
-        source,
-        ignore=shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "node_modules", "__pycache__"),
-    )
+    source = copy_project(out / "source")
     result = run(sys.executable, "-m", "build", "--outdir", out / "dist", source)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return out / "dist"

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 import logitlint
-from tests.conftest import ROOT
+from tests.conftest import ROOT, copy_project
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -108,12 +108,7 @@ def readme_yaml_blocks() -> list[str]:
 
 @pytest.fixture(scope="module")
 def release(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("release") / "logitlint"
-    shutil.copytree(
-        ROOT,
-        folder,
-        ignore=shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "node_modules", "__pycache__"),
-    )
+    folder = copy_project(tmp_path_factory.mktemp("release") / "logitlint")
     git("init", "-q", cwd=folder)
     git("add", "-A", cwd=folder)
     git("commit", "-q", "-m", "release", cwd=folder)
