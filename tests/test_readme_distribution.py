@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import subprocess
 import sys
 
 if sys.version_info >= (3, 11):
@@ -112,3 +113,8 @@ def test_the_vscode_snippet_names_the_package_it_builds():
     assert package["version"] == VERSION
     assert f"code --install-extension {package['name']}-{package['version']}.vsix" in section("Editors")
     assert "package" in package["scripts"] and "cd editors/vscode && npm ci && npm run package" in section("Editors")
+
+
+def test_the_readme_says_whether_the_release_tag_exists():
+    tags = subprocess.run(["git", "tag", "--list", "v*"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    assert ("No release is tagged yet" in section("Releases")) == (TAG not in tags), tags
