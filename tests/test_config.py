@@ -105,8 +105,8 @@ def test_bad_config_names_the_key_and_exits_2(project, body, key):
 
 def test_statistics(project):
     result = run_cli("check", "--statistics", "--no-source", ".", cwd=project)
-    assert "    2\tLGT101\tsoftmax-into-cross-entropy" in result.stdout
-    assert "    2\tLGT201\tlog-of-softmax" in result.stdout
+    assert "    2\tLGT101\t[!] softmax-into-cross-entropy" in result.stdout
+    assert "    2\tLGT201\t[*] log-of-softmax" in result.stdout
 
 
 def test_folders_above_the_checked_folder_do_not_count(tmp_path):

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from logitlint import __version__
 from logitlint.cache import CACHE_DIR
+from logitlint.cli_commands import cmd_add_noqa, cmd_show_files, cmd_show_settings
 from logitlint.cli_hints import mistyped_command, unrecognized
-from logitlint.config import KEYS, Config, ConfigError, load_file, validate_selectors
+from logitlint.config import Config, ConfigError, forget_files, load_file, validate_selectors
 from logitlint.diagnostics import Severity
 from logitlint.formats import FORMATS
 from logitlint.formats.text import location, use_color
@@ -81,70 +82,74 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="files or folders to check (default: .); - reads standard input",
     )
-    common.add_argument(
+    rules = common.add_argument_group("rule selection")
+    rules.add_argument(
         "--select",
         action="append",
         metavar="CODES",
         help="only these rules (comma-separated codes or prefixes, e.g. LGT1,LGT201); "
         "replaces `select` from pyproject.toml",
     )
-    common.add_argument("--extend-select", action="append", metavar="CODES", help="add rules to the selection")
-    common.add_argument(
+    rules.add_argument("--extend-select", action="append", metavar="CODES", help="add rules to the selection")
+    rules.add_argument(
         "--ignore",
         action="append",
         metavar="CODES",
         help="skip these rules (codes or prefixes); replaces `ignore` from pyproject.toml",
     )
-    common.add_argument(
+    rules.add_argument(
         "--per-file-ignores",
         action="append",
         metavar="GLOB:CODES",
         help="skip rules in matching files, e.g. 'tests/*.py:LGT1' (repeatable)",
     )
-    common.add_argument(
+    found = common.add_argument_group("file selection")
+    found.add_argument(
         "--exclude",
         action="append",
         metavar="GLOB",
         help="replace the excluded folders and files (default: .git, venvs, build, dist, ...)",
     )
-    common.add_argument("--extend-exclude", action="append", metavar="GLOB", help="exclude more folders and files")
-    common.add_argument(
+    found.add_argument("--extend-exclude", action="append", metavar="GLOB", help="exclude more folders and files")
+    found.add_argument(
         "--force-exclude",
         action="store_true",
         help="apply the excludes to files named on the command line too (for pre-commit)",
     )
-    common.add_argument(
+    found.add_argument(
         "--respect-gitignore",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="skip files git ignores (default: on)",
     )
-    common.add_argument("--stdin-filename", metavar="PATH", help="the name to report for standard input")
-    common.add_argument("-j", "--jobs", type=int, metavar="N", help="worker processes (default: the CPU count)")
-    common.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
-    common.add_argument(
+    found.add_argument("--stdin-filename", metavar="PATH", help="the name to report for standard input")
+    speed = common.add_argument_group("speed")
+    speed.add_argument("-j", "--jobs", type=int, metavar="N", help="worker processes (default: the CPU count)")
+    speed.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
+    speed.add_argument(
         "--cache-dir",
         metavar="DIR",
         help="where to keep the result cache (default: .logitlint_cache in the project root)",
     )
-    common.add_argument("--no-prefilter", action="store_true", help=argparse.SUPPRESS)
-    common.add_argument(
+    speed.add_argument("--no-prefilter", action="store_true", help=argparse.SUPPRESS)
+    configuration = common.add_argument_group("configuration")
+    configuration.add_argument(
         "--config",
         metavar="FILE",
         help="use this configuration file for every checked file (a pyproject.toml, or a TOML file "
         "with the [tool.logitlint] keys at its top level) instead of the nearest pyproject.toml",
     )
-    common.add_argument("--isolated", action="store_true", help="ignore every configuration file")
-    common.add_argument(
+    configuration.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    configuration.add_argument(
         "--show-settings", action="store_true", help="print the settings used for the first path, then exit"
     )
-    common.add_argument(
+    configuration.add_argument(
         "--show-files", action="store_true", help="print the files that would be checked, then exit"
     )
-    common.add_argument(
+    configuration.add_argument(
         "-w", "--watch", action="store_true", help="run again whenever a checked file changes (Ctrl-C stops)"
     )
-    loud = common.add_mutually_exclusive_group()
+    loud = common.add_argument_group("log levels").add_mutually_exclusive_group()
     loud.add_argument("-q", "--quiet", action="store_true", help="print findings, but no summary")
     loud.add_argument(
         "-s", "--silent", action="store_true", help="print nothing on standard output (the exit code still tells)"
@@ -154,26 +159,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     output = argparse.ArgumentParser(add_help=False)
+    shown = output.add_argument_group("output and exit code")
     formats = sorted([*FORMATS, *TEXT_VARIANTS])
-    output.add_argument(
+    shown.add_argument(
         "--output-format",
         "--format",
         dest="format",
         choices=formats,
         default="text",
-        help="output format (default: text; `concise` is text without source excerpts; `full` is text)",
+        metavar="FORMAT",
+        help=f"{', '.join(formats)} (default: text; `concise` is text without source excerpts, `full` is text)",
     )
-    output.add_argument(
+    shown.add_argument(
         "--statistics", action="store_true", help="count findings by rule instead of listing them"
     )
-    output.add_argument("--no-source", action="store_true", help="do not print source excerpts")
-    output.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
-    output.add_argument(
+    shown.add_argument("--no-source", action="store_true", help="do not print source excerpts")
+    shown.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    shown.add_argument(
         "--exit-non-zero-on-fix",
         action="store_true",
         help="exit 1 if any file was fixed, even if no finding remains",
     )
-    output.add_argument(
+    shown.add_argument(
         "--fail-on",
         choices=[s.value for s in SEVERITY_RANK],
         default=Severity.INFO.value,
@@ -181,22 +188,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 only for findings of this severity or worse: error, warning or info (default: info, every finding)",
     )
     fixing = argparse.ArgumentParser(add_help=False)
-    fixing.add_argument(
+    fixes = fixing.add_argument_group("fixes")
+    fixes.add_argument(
         "--unsafe-fixes",
         action="store_true",
         default=None,
         help="also apply fixes that change values (bug-fix, value-change)",
     )
-    fixing.add_argument(
+    fixes.add_argument(
         "--no-unsafe-fixes",
         dest="unsafe_fixes",
         action="store_false",
         help="do not, even if pyproject.toml says `unsafe-fixes = true`",
     )
-    fixing.add_argument(
+    fixes.add_argument(
         "--diff", action="store_true", help="print a unified diff instead of writing; exit 1 if anything would change"
     )
-    fixing.add_argument("--show-fixes", action="store_true", help="list every fix applied")
+    fixes.add_argument("--show-fixes", action="store_true", help="list every fix applied")
 
     check = sub.add_parser(
         "check",
@@ -227,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    fix.set_defaults(fix=True, add_noqa=False)  # `fix` is `check --fix`
 
     rule = sub.add_parser("rule", help="explain a rule", description="Print a rule's documentation.")
     rule.add_argument("code", help="a rule code (LGT101) or name (softmax-into-cross-entropy)")
@@ -292,17 +301,20 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.watch:
         from logitlint.watch import watch
 
-        return watch(lambda: _run_once(args), lambda: _watched(args))
+        def once() -> int:
+            forget_files()  # a configuration file may have appeared or changed
+            return _run_once(args)
+
+        return watch(once, lambda: _watched(args))
     return _run_once(args)
 
 
 def _conflicting_flags(args) -> str | None:
-    fixing = args.command == "fix" or args.fix or args.diff
-    if getattr(args, "add_noqa", False) and fixing:
+    if args.add_noqa and (args.fix or args.diff):
         return "--add-noqa cannot be used with --fix or --diff"
     if args.config and args.isolated:
         return "--config and --isolated cannot be used together"
-    if args.watch and ("-" in args.paths or args.show_settings or args.show_files or getattr(args, "add_noqa", False)):
+    if args.watch and ("-" in args.paths or args.show_settings or args.show_files or args.add_noqa):
         return "--watch needs files to watch (not -) and cannot be used with --show-settings, --show-files, --add-noqa"
     return None
 
@@ -314,9 +326,9 @@ def _run_once(args) -> int:
             return cmd_show_settings(args, config)
         if args.show_files:
             return cmd_show_files(args, config)
-        if getattr(args, "add_noqa", False):
+        if args.add_noqa:
             return cmd_add_noqa(args, config)
-        if args.command == "fix" or args.fix or args.diff:
+        if args.fix or args.diff:
             return cmd_fix(args, config)
         return cmd_check(args, config)
     except ConfigError as exc:
@@ -353,13 +365,15 @@ def _run_config(args) -> RunConfig:
 
 
 def _watched(args) -> list[str]:
-    """The checked files and the configuration files they read, for --watch."""
-    config = _run_config_quietly(args)
-    if config is None:  # a broken configuration: watch the files that could hold the repair
-        return [os.path.join(p, "pyproject.toml") if os.path.isdir(p) else p for p in args.paths]
-    found = [str(item.path) for item in files(list(args.paths), config, [])]
-    sources = {config.config_for(p).source for p in args.paths}
-    return found + sorted(s for s in sources if os.path.isfile(s))
+    """For --watch: the checked files, and every configuration file that could apply to them
+    (a pyproject.toml that does not exist yet included: creating one counts as a change)."""
+    config = _run_config_quietly(args)  # None: a broken configuration, watched until repaired
+    found = [] if config is None else [str(item.path) for item in files(list(args.paths), config, [])]
+    if args.config or args.isolated:
+        return found + ([args.config] if args.config else [])
+    folders = {Path(os.path.abspath(p)) for p in args.paths} | {Path(os.path.abspath(f)).parent for f in found}
+    candidates = {folder / "pyproject.toml" for start in folders for folder in (start, *start.parents)}
+    return found + sorted(map(str, candidates))
 
 
 def _run_config_quietly(args) -> RunConfig | None:
@@ -510,57 +524,6 @@ def _report_counts(args, reports: Sequence[FileReport], started: float) -> None:
         f"({skipped} skipped by the prefilter: no PyTorch loss code; {errors} could not be checked)",
         file=sys.stderr,
     )
-
-
-def cmd_show_settings(args, config: RunConfig) -> int:
-    """As ruff's --show-settings: the resolved settings for the first file a run would check."""
-    errors: list[tuple[str, str]] = []
-    found = files([p for p in args.paths if p != "-"] or ["."], config, errors)
-    target = str(found[0].path) if found else next((p for p in args.paths if p != "-"), ".")
-    settings = config.config_for(target)
-    print(f"Resolved settings for: {target}")
-    print(f"Settings path: {'none (--isolated)' if args.isolated else settings.source}")
-    for key in KEYS:
-        value = getattr(settings, key.replace("-", "_"))
-        print(f"{key} = {_toml(value)}")
-    codes = config.codes(target)
-    print(f"# enabled rules for this file ({len(codes)}): {', '.join(codes) or 'none'}")
-    return 0
-
-
-def _toml(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k!r} = {_toml(v)}" for k, v in value.items()) + " }" if value else "{}"
-    if isinstance(value, list):
-        return "[" + ", ".join(f'"{v}"' for v in value) + "]"
-    return repr(value)
-
-
-def cmd_show_files(args, config: RunConfig) -> int:
-    errors: list[tuple[str, str]] = []
-    for item in files([p for p in args.paths if p != "-"], config, errors):
-        print(item.path)
-    for path, message in errors:
-        print(f"{path}: error: {message}", file=sys.stderr)
-    return 2 if errors else 0
-
-
-def cmd_add_noqa(args, config: RunConfig) -> int:
-    from logitlint.baseline import add_noqa
-
-    if "-" in args.paths:
-        print("logitlint: error: --add-noqa writes files; it cannot read standard input", file=sys.stderr)
-        return 2
-    result = add_noqa(list(args.paths), config)
-    for e in result.errors:
-        where = f"{e.path}:{e.line}:{e.col + 1}" if e.line else e.path
-        print(f"{where}: error: {e.message}", file=sys.stderr)
-    if not args.silent:
-        added, n = result.added, len(result.files)
-        print(f"Added {added} noqa comment{'s' * (added != 1)} in {n} file{'s' * (n != 1)}.", file=sys.stderr)
-    return 2 if result.errors else 0
 
 
 def _print_errors(reports: Sequence[FileReport]) -> None:

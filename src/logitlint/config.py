@@ -225,6 +225,12 @@ def _has_table(path: Path) -> bool:
     return b"tool.logitlint" in data or b"[tool]" in data and b"logitlint" in data
 
 
+def forget_files() -> None:
+    """Read configuration files afresh (``--watch``: one may have appeared or changed)."""
+    _has_table.cache_clear()
+    _load.cache_clear()
+
+
 def load_config(start: str | Path) -> Config:
     """The configuration that applies to ``start`` (defaults if no pyproject.toml configures it)."""
     pyproject = find_pyproject(start)
