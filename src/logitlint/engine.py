@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -46,6 +46,8 @@ class CheckSettings:
     project: ProjectView | None = None
     parse_cache: dict | None = None
     noqa: bool = True  # honour noqa comments (the flake8 adapter leaves that to flake8)
+    # How a message names a line of this file: a notebook's say which cell (``cell 4, line 3``).
+    line_label: Callable[[int], str] | None = None
 
 
 class RuleContext:
@@ -101,7 +103,8 @@ class RuleContext:
         resolved = origin.resolve(self.check.path)
         if resolved.path and os.path.abspath(resolved.path) != os.path.abspath(self.check.path):
             return f"{display_path(resolved.path, self.check.path)}:{resolved.line}"
-        return f"line {resolved.line}"
+        label = self.check.settings.line_label
+        return label(resolved.line) if label is not None else f"line {resolved.line}"
 
     def report(
         self,

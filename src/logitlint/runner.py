@@ -178,6 +178,7 @@ def check_text(text: str, path: str, config: RunConfig, *, notebook: bool = Fals
                 book = Notebook.parse(text)
             except NotebookError as exc:
                 return FileReport(path, error=FileError(path, str(exc)), original=text, notebook=True)
+            check.settings.line_label = book.place
             diagnostics = [book.diagnostic(d) for d in check(book.virtual)]
         else:
             diagnostics = check(text)
@@ -212,12 +213,14 @@ def fix_text(source: Source, path: str, config: RunConfig, *, notebook: bool = F
 
     check = _checker(path, config)
     unsafe = config.unsafe_fixes(path)
+    book = None
     try:
         if notebook:
             from logitlint.notebooks import Notebook, NotebookError
 
             try:
                 book = Notebook.parse(source.text)
+                check.settings.line_label = book.place
                 outcome = fix_source(book.virtual, check, unsafe=unsafe)
                 fixed = book.with_virtual(outcome.text)
             except NotebookError as exc:
@@ -234,11 +237,6 @@ def fix_text(source: Source, path: str, config: RunConfig, *, notebook: bool = F
             )
         outcome = fix_source(source.text, check, unsafe=unsafe, newline=source.newline)
     except SyntaxErrorInFile as exc:
-        book = None
-        if notebook:
-            from logitlint.notebooks import Notebook
-
-            book = Notebook.parse(source.text)
         return FileReport(path, error=_syntax_error(path, exc, book), original=source.text, notebook=notebook)
     return FileReport(
         path,
