@@ -160,3 +160,23 @@ def test_every_position_is_the_cells_own(tmp_path):
 
     fixed = run_cli("fix", "--show-fixes", str(notebook)).stdout
     assert f"{notebook}:cell 5:1:6: LGT201 fixed" in fixed and f"{notebook}:cell 4:3:24: LGT107" in fixed
+
+
+def test_positions_after_a_fix_adds_an_import_line(tmp_path):
+    """A fix adds `import torch` to cell 1: the findings left in later cells keep their own lines,
+    in the location, the excerpt and the message."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("from torch import log, softmax, sigmoid\nimport torch.nn as nn"),
+        nbformat.v4.new_code_cell("p = softmax(x, 1)\nout = sigmoid(model(x))"),
+        nbformat.v4.new_code_cell("z = 1\nloss = nn.BCEWithLogitsLoss()(out, y)\nlp = log(p)"),
+    ]
+    notebook = tmp_path / "train.ipynb"
+    notebook.write_text(nbformat.writes(nb))
+    result = run_cli("fix", "--no-cache", str(notebook))
+    assert nbformat.reads(notebook.read_text(), as_version=4).cells[0].source.splitlines()[-1] == "import torch"
+    assert f"{notebook}:cell 3:2:31: LGT106" in result.stdout
+    assert "`out` (`sigmoid(...)` output, cell 2, line 2)" in result.stdout
+    assert "2 | loss = nn.BCEWithLogitsLoss()(out, y)" in result.stdout
+    again = run_cli("check", "--no-cache", str(notebook)).stdout
+    assert again.splitlines()[0] == result.stdout.split("\n\n")[0].splitlines()[0]

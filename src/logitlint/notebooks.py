@@ -64,6 +64,25 @@ class CellProgram:
             line_map.append((-1, 0))
         return cls(cells, "\n".join(parts) + "\n", line_map, masked)
 
+    def rebased(self, virtual: str) -> CellProgram:
+        """The same cells after a fix changed the virtual module (lines added or removed): the
+        positions come from its cell boundaries."""
+        if virtual == self.virtual:
+            return self
+        line_map: list[tuple[int, int]] = []
+        pending = 0  # lines of the current cell seen before its boundary
+        for line in virtual.split("\n")[:-1]:
+            boundary = _BOUNDARY.match(line)
+            if boundary is None:
+                pending += 1
+                continue
+            index = int(boundary.group(1))
+            line_map.extend((index, number) for number in range(1, pending + 1))
+            line_map.append((-1, 0))
+            pending = 0
+        line_map.extend((-1, 0) for _ in range(pending))
+        return CellProgram(self.cells, virtual, line_map, self.masked)
+
     # --- positions ---------------------------------------------------------------------------
     def to_cell(self, line: int) -> tuple[int, int]:
         if 0 < line <= len(self.line_map):

@@ -148,6 +148,18 @@ class _Checker:
         return diagnostics
 
 
+class _CellsChecker(_Checker):
+    """For a notebook's virtual module: messages name cells, also in texts a fix has changed."""
+
+    def __init__(self, path: str, config: RunConfig, book) -> None:
+        super().__init__(path, config)
+        self.book = book
+
+    def __call__(self, text: str) -> list[Diagnostic]:
+        self.settings.line_label = self.book.rebased(text).place
+        return super().__call__(text)
+
+
 def _checker(path: str, config: RunConfig) -> _Checker:
     return _Checker(path, config)
 
@@ -178,7 +190,7 @@ def check_text(text: str, path: str, config: RunConfig, *, notebook: bool = Fals
                 book = Notebook.parse(text)
             except NotebookError as exc:
                 return FileReport(path, error=FileError(path, str(exc)), original=text, notebook=True)
-            check.settings.line_label = book.place
+            check = _CellsChecker(path, config, book)
             diagnostics = [book.diagnostic(d) for d in check(book.virtual)]
         else:
             diagnostics = check(text)
@@ -220,14 +232,14 @@ def fix_text(source: Source, path: str, config: RunConfig, *, notebook: bool = F
 
             try:
                 book = Notebook.parse(source.text)
-                check.settings.line_label = book.place
+                check = _CellsChecker(path, config, book)
                 outcome = fix_source(book.virtual, check, unsafe=unsafe)
                 fixed = book.with_virtual(outcome.text)
             except NotebookError as exc:
                 return FileReport(path, error=FileError(path, str(exc)), original=source.text, notebook=True)
             return FileReport(
                 path,
-                [book.diagnostic(d) for d in outcome.remaining],
+                [book.rebased(outcome.text).diagnostic(d) for d in outcome.remaining],
                 applied=[book.diagnostic(d) for d in outcome.applied],
                 dropped=[(book.diagnostic(d), why) for d, why in outcome.dropped],
                 original=source.text,
