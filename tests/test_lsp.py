@@ -27,10 +27,10 @@ CLEAN = (
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "logitlint", "lsp"])
 
 
-async def start(lsp_client: LanguageClient, root: Path, **options) -> None:
+async def start(lsp_client: LanguageClient, root: Path, client: str = "visual-studio-code", **options) -> None:
     await lsp_client.initialize_session(
         types.InitializeParams(
-            capabilities=client_capabilities("visual-studio-code"),
+            capabilities=client_capabilities(client),
             root_uri=root.as_uri(),
             initialization_options={"debounceMs": 50, **options},
         )
@@ -40,6 +40,14 @@ async def start(lsp_client: LanguageClient, root: Path, **options) -> None:
 @pytest_lsp.fixture(config=SERVER)
 async def client(lsp_client: LanguageClient, tmp_path):
     await start(lsp_client, tmp_path)
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def neovim_client(lsp_client: LanguageClient, tmp_path):
+    """Neovim 0.11's capabilities: no disabled code actions."""
+    await start(lsp_client, tmp_path, client="neovim@v0.11.0")
     yield
     await lsp_client.shutdown_session()
 
@@ -166,7 +174,7 @@ async def test_fix_all(client: LanguageClient, tmp_path):
         )
     )
     (fix_all,) = actions
-    assert fix_all.kind == "source.fixAll.logitlint"
+    assert fix_all.kind == "source.fixAll.logitlint" and fix_all.title == "Fix all safe logitlint findings"
     fixed = apply(text, edits_of(fix_all, uri))
     assert fixed.startswith(SAFE_AFTER)  # the safe fix applied...
     assert "F.cross_entropy(F.softmax(logits, dim=1), target)" in fixed  # ...the unsafe one left
@@ -243,6 +251,7 @@ async def test_initialization_options_override_workspace_config(configured_clien
         )
     )
     (fix_all,) = actions  # unsafeFixes: fix-all includes the unsafe LGT101 fix, and only selected rules
+    assert fix_all.title == "Fix all logitlint findings (including unsafe fixes)"  # and says so
     fixed = apply(text, edits_of(fix_all, uri))
     assert fixed.startswith(AFTER) and "F.kl_div(F.softmax(s, dim=1), t)" in fixed
 
@@ -317,20 +326,14 @@ async def test_notebook_cells(client: LanguageClient, tmp_path):
     assert apply(cells[1], edits_of(fix, cell_uris[1])).endswith("logp = F.log_softmax(x, dim=1)")
 
 
-def test_server_module_imports_without_pygls_message(monkeypatch):
-    """Without the lsp extra, `logitlint lsp` says what to install."""
-    import importlib
+def test_server_module_imports_without_pygls_message():
+    """Without the lsp extra, `logitlint lsp` says what to install (pygls hidden from a real run)."""
+    import subprocess
 
-    import logitlint.lsp as lsp
-
-    monkeypatch.setitem(sys.modules, "pygls.lsp.server", None)
-    reloaded = importlib.reload(lsp)
-    try:
-        with pytest.raises(SystemExit, match=r"pip install 'logitlint\[lsp\]'"):
-            reloaded.build_server()
-    finally:
-        monkeypatch.delitem(sys.modules, "pygls.lsp.server")
-        importlib.reload(lsp)
+    hide = "import sys; sys.modules['pygls'] = None; from logitlint.cli import main; raise SystemExit(main(['lsp']))"
+    result = subprocess.run([sys.executable, "-c", hide], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "logitlint lsp needs pygls: pip install 'logitlint[lsp]'" in result.stderr
     assert ROOT.exists()
 
 
@@ -449,3 +452,78 @@ async def test_disable_action_extends_an_existing_noqa_list(client: LanguageClie
         )
     )
     assert await wait_for_diagnostics(client, uri, lambda found: found == []) == []  # suppressed
+
+
+NO_FIX = """import torch
+import torch.nn as nn
+
+
+def step(model, x, y):
+    out = torch.sigmoid(model(x))
+    return nn.BCEWithLogitsLoss()(out, y)
+"""
+NO_FIX_REASON = "no fix: using the logits here would evaluate `model(x)` again"
+
+
+async def actions_at(client: LanguageClient, uri: str, diagnostic: types.Diagnostic) -> list[types.CodeAction]:
+    return await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=diagnostic.range,
+            context=types.CodeActionContext(diagnostics=[diagnostic], only=[types.CodeActionKind.QuickFix]),
+        )
+    )
+
+
+async def hover_text(client: LanguageClient, uri: str, at: types.Position) -> str | None:
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=at)
+    )
+    return None if hover is None else hover.contents.value
+
+
+@pytest.mark.asyncio
+async def test_a_finding_without_a_fix_says_why(client: LanguageClient, tmp_path):
+    """LGT106 on a variable holding `torch.sigmoid(model(x))`: the quick-fix list has a disabled action
+    with the reason (VS Code shows it faded, with the reason), and the hover says it too."""
+    uri = await open_document(client, tmp_path / "train.py", NO_FIX)
+    (diagnostic,) = client.diagnostics[uri]
+    assert diagnostic.code == "LGT106"
+    actions = await actions_at(client, uri, diagnostic)
+    (reason,) = [a for a in actions if a.disabled is not None]
+    assert reason.title == "No automatic fix for LGT106" and reason.disabled.reason.startswith(NO_FIX_REASON)
+    assert reason.edit is None and [a.title for a in actions if a.disabled is None] == ["Disable LGT106 for this line"]
+    text = await hover_text(client, uri, diagnostic.range.start)
+    assert text.startswith("**LGT106** (sigmoid-into-bce-with-logits)") and "No fix: using the logits here" in text
+    assert await hover_text(client, uri, types.Position(0, 0)) is None  # nothing to say off the finding
+
+
+@pytest.mark.asyncio
+async def test_hover_gives_the_reason_where_disabled_actions_are_not_shown(neovim_client: LanguageClient, tmp_path):
+    """Neovim 0.11 does not declare disabled code actions: none is sent; the hover (K) has the reason."""
+    uri = await open_document(neovim_client, tmp_path / "train.py", NO_FIX)
+    (diagnostic,) = neovim_client.diagnostics[uri]
+    actions = await actions_at(neovim_client, uri, diagnostic)
+    assert [a.title for a in actions] == ["Disable LGT106 for this line"]
+    assert "No fix: using the logits here" in await hover_text(neovim_client, uri, diagnostic.range.end)
+
+
+@pytest.mark.asyncio
+async def test_hover_over_a_fixable_finding_names_its_fix(client: LanguageClient, tmp_path):
+    uri = await open_document(client, tmp_path / "train.py", BEFORE)
+    (diagnostic,) = client.diagnostics[uri]
+    text = await hover_text(client, uri, diagnostic.range.start)
+    assert "Fix: Pass logits" in text and "unsafe" in text and "#lgt101-softmax-into-cross-entropy" in text
+
+
+@pytest.mark.asyncio
+async def test_notebook_messages_and_related_locations_are_the_cells_own(client: LanguageClient, tmp_path):
+    """The softmax in cell 1 is named by its cell and line in the message, and the related location is
+    in the cell's own document (not the notebook file, not a line of the joined program)."""
+    cells = ["import torch\np = torch.softmax(x, 1)", "y = 1", "lp = torch.log(p)"]
+    cell_uris = open_notebook(client, tmp_path / "train.ipynb", cells)
+    (diagnostic,) = await wait_for_diagnostics(client, cell_uris[2], lambda found: True)
+    assert diagnostic.code == "LGT201" and "`torch.softmax(...)` output, cell 1, line 2)" in diagnostic.message
+    (related,) = diagnostic.related_information
+    assert related.location.uri == cell_uris[0]
+    assert related.location.range.start == types.Position(1, 4) and related.message == "softmax applied here"

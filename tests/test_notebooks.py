@@ -97,3 +97,86 @@ def test_json_edits_say_which_cell_they_change(tmp_path):
     assert finding["cell"] == 2
     edits = {(e["cell"], e["line"], e["content"]) for e in finding["fix"]["edits"]}
     assert edits == {(2, 1, "F.logsigmoid(x)"), (1, 2, "import torch.nn.functional as F\n")}
+
+
+def cross_cell_notebook(path):
+    """A model with a softmax layer in cell 2 and its use in cell 4, a softmax and its log in cells 4, 5
+    (cell 3 is markdown: cells are numbered as Jupyter shows them, every cell counting)."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import torch\nimport torch.nn as nn\nimport torch.nn.functional as F"),
+        nbformat.v4.new_code_cell(
+            "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.fc = nn.Linear(4, 3)\n        self.act = nn.Softmax(dim=1)\n"
+            "    def forward(self, x):\n        return self.act(self.fc(x))"
+        ),
+        nbformat.v4.new_markdown_cell("## Training"),
+        nbformat.v4.new_code_cell(
+            "model = Net()\nx, y = torch.randn(2, 4), torch.tensor([0, 1])\n"
+            "loss = F.cross_entropy(model(x), y)\np = F.softmax(x, dim=1)"
+        ),
+        nbformat.v4.new_code_cell("lp = torch.log(p)"),
+    ]
+    path.write_text(nbformat.writes(nb))
+
+
+def test_every_position_is_the_cells_own(tmp_path):
+    """Messages, related notes and locations name the cell and count lines in it, in every format
+    (not lines of the joined program: the softmax in cell 4 is line 18 of that)."""
+    notebook = tmp_path / "train.ipynb"
+    cross_cell_notebook(notebook)
+    text = run_cli("check", str(notebook)).stdout
+    assert f"{notebook}:cell 4:3:24: LGT107" in text
+    assert "`Net` returns `nn.Softmax(...)` output (cell 2, line 5)" in text
+    assert f"= note: `Net` applies softmax here: {notebook}:cell 2:5:20" in text
+    assert f"{notebook}:cell 5:1:6: LGT201" in text
+    assert "`F.softmax(...)` output, cell 4, line 4)" in text
+    assert f"= note: softmax applied here: {notebook}:cell 4:4:5" in text
+    assert "line 18" not in text and "here (cell" not in text
+    assert run_cli("check", str(notebook), cwd=tmp_path).stdout == run_cli("check", str(notebook), cwd=tmp_path).stdout == text  # the cache keeps the cells
+
+    data = json.loads(run_cli("check", "--format", "json", str(notebook)).stdout)
+    found = {d["code"]: d for d in data["diagnostics"]}
+    assert (found["LGT107"]["cell"], found["LGT107"]["line"], found["LGT107"]["column"]) == (4, 3, 24)
+    assert found["LGT107"]["related"] == [
+        {"path": str(notebook), "cell": 2, "line": 5, "column": 20, "message": "`Net` applies softmax here"}
+    ]
+    assert found["LGT201"]["related"][0]["cell"] == 4 and found["LGT201"]["related"][0]["line"] == 4
+
+    github = run_cli("check", "--format", "github", str(notebook)).stdout
+    (annotation,) = [line for line in github.splitlines() if "LGT107" in line]
+    assert "line=" not in annotation.split("::")[1]  # a line of the .ipynb's JSON would point nowhere
+    assert annotation.endswith(f"::{notebook}:cell 4:3:24: LGT107 {found['LGT107']['message']}")
+
+    sarif = json.loads(run_cli("check", "--format", "sarif", str(notebook)).stdout)
+    (result,) = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "LGT107"]
+    (location,) = result["locations"]
+    assert location["physicalLocation"]["region"]["startLine"] == 3
+    assert location["logicalLocations"][0]["name"] == "cell 4"
+    (related,) = result["relatedLocations"]
+    assert related["physicalLocation"]["region"]["startLine"] == 5 and related["logicalLocations"][0]["name"] == "cell 2"
+    (fixable,) = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "LGT201"]
+    assert "fixes" not in fixable  # cell-relative replacements cannot apply to the notebook's JSON
+
+    fixed = run_cli("fix", "--show-fixes", str(notebook)).stdout
+    assert f"{notebook}:cell 5:1:6: LGT201 fixed" in fixed and f"{notebook}:cell 4:3:24: LGT107" in fixed
+
+
+def test_positions_after_a_fix_adds_an_import_line(tmp_path):
+    """A fix adds `import torch` to cell 1: the findings left in later cells keep their own lines,
+    in the location, the excerpt and the message."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("from torch import log, softmax, sigmoid\nimport torch.nn as nn"),
+        nbformat.v4.new_code_cell("p = softmax(x, 1)\nout = sigmoid(model(x))"),
+        nbformat.v4.new_code_cell("z = 1\nloss = nn.BCEWithLogitsLoss()(out, y)\nlp = log(p)"),
+    ]
+    notebook = tmp_path / "train.ipynb"
+    notebook.write_text(nbformat.writes(nb))
+    result = run_cli("fix", "--no-cache", str(notebook))
+    assert nbformat.reads(notebook.read_text(), as_version=4).cells[0].source.splitlines()[-1] == "import torch"
+    assert f"{notebook}:cell 3:2:31: LGT106" in result.stdout
+    assert "`out` (`sigmoid(...)` output, cell 2, line 2)" in result.stdout
+    assert "2 | loss = nn.BCEWithLogitsLoss()(out, y)" in result.stdout
+    again = run_cli("check", "--no-cache", str(notebook)).stdout
+    assert again.splitlines()[0] == result.stdout.split("\n\n")[0].splitlines()[0]

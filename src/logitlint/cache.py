@@ -238,7 +238,7 @@ def _encode_diagnostic(d: Diagnostic) -> dict:
         "path": d.path,
         "span": _span(d.span),
         "fix": fix,
-        "related": [[r.path, r.line, r.col, r.message] for r in d.related],
+        "related": [[r.path, r.line, r.col, r.message, r.cell] for r in d.related],
         "cell": d.cell,
         "fix_note": d.fix_note,
     }
@@ -264,8 +264,8 @@ def _decode_diagnostic(row: dict) -> Diagnostic:
             ),
         ),
         related=tuple(
-            Related(_typed(p, str), _typed(line, int), _typed(col, int), _typed(m, str))
-            for p, line, col, m in row["related"]
+            Related(_typed(p, str), _typed(line, int), _typed(col, int), _typed(m, str), _optional(cell, int))
+            for p, line, col, m, cell in row["related"]  # an older entry (no cell) is not read
         ),
         cell=_optional(row["cell"], int),
         fix_note=_optional(row["fix_note"], str),

@@ -68,6 +68,7 @@ class Related:
     line: int
     col: int
     message: str
+    cell: int | None = None  # in a notebook: the cell (1-based), ``line`` is then the cell's own
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -48,6 +48,8 @@ class CheckSettings:
     parse_cache: dict | None = None
     # honour noqa comments; the flake8 adapter leaves them to flake8, all but `# logitlint: noqa`
     noqa: bool = True
+    # How a message names a line of this file: a notebook's say which cell (``cell 4, line 3``).
+    line_label: Callable[[int], str] | None = None
 
 
 class FileCheck:
@@ -269,7 +271,7 @@ class FileCheck:
 
     # --- rule dispatch ---------------------------------------------------------------------------
     def _dispatch(self, node: cst.CSTNode, ev: Evaluator) -> None:
-        ctx = RuleContext(self, self.ctx, ev)
+        ctx = RuleContext(self, self.ctx, ev, line_label=self.settings.line_label)
         if isinstance(node, cst.Call):
             for rule in self.call_rules:
                 rule.on_call(node, ctx)

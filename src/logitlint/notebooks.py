@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
-from logitlint.diagnostics import Diagnostic, Edit, Span
+from logitlint.diagnostics import Diagnostic, Edit, Related, Span
 
 BOUNDARY = "# logitlint: end of cell {}"
 _BOUNDARY = re.compile(r"^# logitlint: end of cell (\d+)$", re.M)
@@ -28,30 +28,26 @@ class NotebookError(Exception):
 
 
 @dataclass
-class Notebook:
-    data: dict
-    raw: str
-    cells: list[int]  # indices (in data["cells"]) of the code cells in the virtual module
+class CellProgram:
+    """Code cells joined into one virtual module, and the way back from its lines to the cells'.
+
+    Cells are numbered from 1 counting every cell (markdown too), as Jupyter shows them."""
+
+    cells: list[int]  # indices (0-based, among all cells) of the code cells in the virtual module
     virtual: str
     line_map: list[tuple[int, int]]  # virtual line - 1 -> (cell index, line in cell), (-1, 0) for boundaries
     masked: dict[int, dict[int, str]]  # cell index -> {line in cell: original IPython line}
 
     @classmethod
-    def parse(cls, raw: str) -> Notebook:
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise NotebookError(f"not a notebook: invalid JSON ({exc})") from None
-        if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-            raise NotebookError("not a notebook: no list of cells")
+    def join(cls, sources: Iterable[str | None]) -> CellProgram:
+        """The program of a notebook's cells, in order: each a code cell's text or None (not code)."""
         parts: list[str] = []
         line_map: list[tuple[int, int]] = []
         masked: dict[int, dict[int, str]] = {}
         cells = []
-        for index, cell in enumerate(data["cells"]):
-            if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+        for index, source in enumerate(sources):
+            if source is None:
                 continue
-            source = _source_text(cell.get("source", ""))
             lines = source.split("\n")
             if lines and lines[-1] == "":
                 lines.pop()
@@ -66,7 +62,26 @@ class Notebook:
                 line_map.append((index, number))
             parts.append(BOUNDARY.format(index))
             line_map.append((-1, 0))
-        return cls(data, raw, cells, "\n".join(parts) + "\n", line_map, masked)
+        return cls(cells, "\n".join(parts) + "\n", line_map, masked)
+
+    def rebased(self, virtual: str) -> CellProgram:
+        """The same cells after a fix changed the virtual module (lines added or removed): the
+        positions come from its cell boundaries."""
+        if virtual == self.virtual:
+            return self
+        line_map: list[tuple[int, int]] = []
+        pending = 0  # lines of the current cell seen before its boundary
+        for line in virtual.split("\n")[:-1]:
+            boundary = _BOUNDARY.match(line)
+            if boundary is None:
+                pending += 1
+                continue
+            index = int(boundary.group(1))
+            line_map.extend((index, number) for number in range(1, pending + 1))
+            line_map.append((-1, 0))
+            pending = 0
+        line_map.extend((-1, 0) for _ in range(pending))
+        return CellProgram(self.cells, virtual, line_map, self.masked)
 
     # --- positions ---------------------------------------------------------------------------
     def to_cell(self, line: int) -> tuple[int, int]:
@@ -74,22 +89,26 @@ class Notebook:
             return self.line_map[line - 1]
         return -1, 0
 
+    def place(self, line: int) -> str:
+        """A virtual line as a message names it: ``cell 4, line 3``."""
+        cell, in_cell = self.to_cell(line)
+        return f"cell {cell + 1}, line {in_cell}" if cell >= 0 else f"line {line}"
+
     def diagnostic(self, d: Diagnostic) -> Diagnostic:
         """A finding in the virtual module, as a finding in a cell (lines relative to the cell)."""
         cell, line = self.to_cell(d.span.line)
         end_cell, end_line = self.to_cell(d.span.end_line)
         span = Span(line, d.span.col, end_line if end_cell == cell else line, d.span.end_col)
-        related = tuple(
-            replace(r, line=self.to_cell(r.line)[1], message=f"{r.message} (cell {self.to_cell(r.line)[0] + 1})")
-            if r.path == d.path
-            else r
-            for r in d.related
-        )
+        related = tuple(self._related(r) if r.path == d.path else r for r in d.related)
         fix = d.fix
         if fix is not None:
             edits = [self._edit(edit) for edit in fix.edits]
             fix = replace(fix, edits=tuple(edits)) if None not in edits else None
         return replace(d, span=span, cell=cell + 1, related=related, fix=fix)
+
+    def _related(self, related: Related) -> Related:
+        cell, line = self.to_cell(related.line)
+        return replace(related, line=line, cell=cell + 1) if cell >= 0 else related
 
     def _edit(self, edit: Edit) -> Edit | None:
         """An edit of the virtual module as an edit of one cell (None if it spans cells)."""
@@ -100,6 +119,29 @@ class Notebook:
         if cell == -1 or end_cell != cell:
             return None
         return Edit(Span(start, edit.span.col, end, edit.span.end_col), edit.text, cell + 1)
+
+
+@dataclass
+class Notebook(CellProgram):
+    """An ``.ipynb`` file: its cells' program, and its JSON for writing fixes back."""
+
+    data: dict = field(default_factory=dict)
+    raw: str = ""
+
+    @classmethod
+    def parse(cls, raw: str) -> Notebook:
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise NotebookError(f"not a notebook: invalid JSON ({exc})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+            raise NotebookError("not a notebook: no list of cells")
+        sources = [
+            _source_text(cell.get("source", "")) if isinstance(cell, dict) and cell.get("cell_type") == "code" else None
+            for cell in data["cells"]
+        ]
+        program = CellProgram.join(sources)
+        return cls(program.cells, program.virtual, program.line_map, program.masked, data, raw)
 
     # --- writing back ------------------------------------------------------------------------
     def with_virtual(self, virtual: str) -> str:
@@ -151,11 +193,6 @@ def _source_like(original, text: str):
 def _indent_of(raw: str) -> int | None:
     match = re.search(r"\n( +)\"", raw)
     return len(match.group(1)) if match else None
-
-
-def check_notebook(raw: str, check: Callable[[str], list[Diagnostic]]) -> list[Diagnostic]:
-    notebook = Notebook.parse(raw)
-    return [notebook.diagnostic(d) for d in check(notebook.virtual)]
 
 
 def cell_lines(raw: str, cell: int) -> list[str]:

@@ -151,6 +151,18 @@ class _Checker:
         return diagnostics
 
 
+class _CellsChecker(_Checker):
+    """For a notebook's virtual module: messages name cells, also in texts a fix has changed."""
+
+    def __init__(self, path: str, config: RunConfig, book) -> None:
+        super().__init__(path, config)
+        self.book = book
+
+    def __call__(self, text: str) -> list[Diagnostic]:
+        self.settings.line_label = self.book.rebased(text).place
+        return super().__call__(text)
+
+
 def _checker(path: str, config: RunConfig) -> _Checker:
     return _Checker(path, config)
 
@@ -181,6 +193,7 @@ def check_text(text: str, path: str, config: RunConfig, *, notebook: bool = Fals
                 book = Notebook.parse(text)
             except NotebookError as exc:
                 return FileReport(path, error=FileError(path, str(exc)), original=text, notebook=True)
+            check = _CellsChecker(path, config, book)
             diagnostics = [book.diagnostic(d) for d in check(book.virtual)]
         else:
             diagnostics = check(text)
@@ -215,19 +228,21 @@ def fix_text(source: Source, path: str, config: RunConfig, *, notebook: bool = F
 
     check = _checker(path, config)
     unsafe = config.unsafe_fixes(path)
+    book = None
     try:
         if notebook:
             from logitlint.notebooks import Notebook, NotebookError
 
             try:
                 book = Notebook.parse(source.text)
+                check = _CellsChecker(path, config, book)
                 outcome = fix_source(book.virtual, check, unsafe=unsafe)
                 fixed = book.with_virtual(outcome.text)
             except NotebookError as exc:
                 return FileReport(path, error=FileError(path, str(exc)), original=source.text, notebook=True)
             return FileReport(
                 path,
-                [book.diagnostic(d) for d in outcome.remaining],
+                [book.rebased(outcome.text).diagnostic(d) for d in outcome.remaining],
                 applied=[book.diagnostic(d) for d in outcome.applied],
                 dropped=[(book.diagnostic(d), why) for d, why in outcome.dropped],
                 original=source.text,
@@ -237,11 +252,6 @@ def fix_text(source: Source, path: str, config: RunConfig, *, notebook: bool = F
             )
         outcome = fix_source(source.text, check, unsafe=unsafe, newline=source.newline)
     except SyntaxErrorInFile as exc:
-        book = None
-        if notebook:
-            from logitlint.notebooks import Notebook
-
-            book = Notebook.parse(source.text)
         return FileReport(path, error=_syntax_error(path, exc, book), original=source.text, notebook=notebook)
     return FileReport(
         path,

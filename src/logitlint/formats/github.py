@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from logitlint.diagnostics import Severity
+from logitlint.formats.text import location
 
 if TYPE_CHECKING:
     from logitlint.runner import FileReport
@@ -26,11 +27,19 @@ def render(reports: Sequence[FileReport], **_: Any) -> str:
     for report in reports:
         for d in report.diagnostics:
             s = d.span
-            props = (
-                f"file={_property(d.path)},line={s.line},col={s.col + 1},endLine={s.end_line},"
-                f"endColumn={s.end_col + 1},title={_property(d.code + ' ' + d.name)}"
-            )
-            lines.append(f"::{COMMAND[d.severity]} {props}::{_data(d.code + ' ' + d.message)}")
+            title = f"title={_property(d.code + ' ' + d.name)}"
+            if d.cell is not None:
+                # A line of the .ipynb's JSON would point nowhere useful: annotate the file and say
+                # where in the notebook, as the text format does.
+                props = f"file={_property(d.path)},{title}"
+                message = f"{location(d)}: {d.code} {d.message}"
+            else:
+                props = (
+                    f"file={_property(d.path)},line={s.line},col={s.col + 1},endLine={s.end_line},"
+                    f"endColumn={s.end_col + 1},{title}"
+                )
+                message = f"{d.code} {d.message}"
+            lines.append(f"::{COMMAND[d.severity]} {props}::{_data(message)}")
         if report.error is not None:
             e = report.error
             where = f"file={_property(e.path)}" + (f",line={e.line},col={e.col + 1}" if e.line else "")

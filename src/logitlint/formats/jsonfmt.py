@@ -26,7 +26,16 @@ def diagnostic_dict(d: Diagnostic) -> dict[str, Any]:
         "end_line": d.span.end_line,
         "end_column": d.span.end_col + 1,
         "fix": None,
-        "related": [{"path": r.path, "line": r.line, "column": r.col + 1, "message": r.message} for r in d.related],
+        "related": [
+            {
+                "path": r.path,
+                **({"cell": r.cell} if r.cell is not None else {}),
+                "line": r.line,
+                "column": r.col + 1,
+                "message": r.message,
+            }
+            for r in d.related
+        ],
     }
     if d.cell is not None:
         result["cell"] = d.cell
@@ -75,7 +84,13 @@ def render(reports: Sequence[FileReport], *, statistics: bool = False, **_: Any)
             if r.error is not None
         ],
         "fixed": [
-            {"path": r.path, "code": d.code, "line": d.span.line, "title": d.fix.title if d.fix else ""}
+            {
+                "path": r.path,
+                "code": d.code,
+                **({"cell": d.cell} if d.cell is not None else {}),
+                "line": d.span.line,
+                "title": d.fix.title if d.fix else "",
+            }
             for r in reports
             for d in r.applied
         ],

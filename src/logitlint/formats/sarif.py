@@ -30,8 +30,14 @@ def _region(line: int, col: int, end_line: int, end_col: int) -> dict[str, int]:
     return {"startLine": line, "startColumn": col + 1, "endLine": end_line, "endColumn": end_col + 1}
 
 
-def _location(path: str, region: dict[str, int]) -> dict[str, Any]:
-    return {"physicalLocation": {"artifactLocation": {"uri": _uri(path), "uriBaseId": "%SRCROOT%"}, "region": region}}
+def _location(path: str, region: dict[str, int], cell: int | None = None) -> dict[str, Any]:
+    location: dict[str, Any] = {
+        "physicalLocation": {"artifactLocation": {"uri": _uri(path), "uriBaseId": "%SRCROOT%"}, "region": region}
+    }
+    if cell is not None:  # a notebook: the region is the cell's own lines; the cell is named
+        location["logicalLocations"] = [{"name": f"cell {cell}", "fullyQualifiedName": f"{path}:cell {cell}"}]
+        location["properties"] = {"cell": cell}
+    return location
 
 
 def _rule(cls) -> dict[str, Any]:
@@ -57,18 +63,18 @@ def _result(d: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
         "ruleIndex": index[d.code],
         "level": LEVEL[d.severity],
         "message": {"text": d.message},
-        "locations": [_location(d.path, _region(span.line, span.col, span.end_line, span.end_col))],
+        "locations": [_location(d.path, _region(span.line, span.col, span.end_line, span.end_col), d.cell)],
     }
     if d.related:
         result["relatedLocations"] = [
             {
                 "id": i,
                 "message": {"text": r.message},
-                **_location(r.path, {"startLine": r.line, "startColumn": r.col + 1}),
+                **_location(r.path, {"startLine": r.line, "startColumn": r.col + 1}, r.cell),
             }
             for i, r in enumerate(d.related)
         ]
-    if d.fix is not None:
+    if d.fix is not None and d.cell is None:  # a notebook's cell-relative edits cannot apply to its JSON
         result["fixes"] = [
             {
                 "description": {"text": f"{d.fix.title} ({d.fix.fix_class.value}{'' if d.fix.safe else ', unsafe'})"},

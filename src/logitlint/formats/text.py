@@ -29,10 +29,13 @@ def marker(diagnostic: Diagnostic) -> str:
     return (SAFE_MARK if diagnostic.fix.safe else UNSAFE_MARK) + " "
 
 
-def location(d: Diagnostic) -> str:
+def place(path: str, line: int, col: int, cell: int | None = None) -> str:
     """``path:line:col`` (1-based column, as ruff prints), ``path:cell 3:line:col`` in a notebook."""
-    cell = f"cell {d.cell}:" if d.cell is not None else ""
-    return f"{d.path}:{cell}{d.span.line}:{d.span.col + 1}"
+    return f"{path}:{'' if cell is None else f'cell {cell}:'}{line}:{col + 1}"
+
+
+def location(d: Diagnostic) -> str:
+    return place(d.path, d.span.line, d.span.col, d.cell)
 
 
 def excerpt(diagnostic: Diagnostic, lines: Sequence[str], paint) -> list[str]:
@@ -56,7 +59,7 @@ def excerpt(diagnostic: Diagnostic, lines: Sequence[str], paint) -> list[str]:
     elif diagnostic.fix_note:
         out.append(f"{pad} = {diagnostic.fix_note}")
     for related in diagnostic.related:
-        out.append(f"{pad} = note: {related.message}: {related.path}:{related.line}:{related.col + 1}")
+        out.append(f"{pad} = note: {related.message}: {place(related.path, related.line, related.col, related.cell)}")
     return out
 
 
@@ -81,7 +84,9 @@ def render(
                 if d.cell is not None:
                     from logitlint.notebooks import cell_lines
 
-                    out.extend(excerpt(d, cell_lines(lines or "", d.cell), paint))
+                    if lines is None:  # answered from the cache: the notebook is read for its excerpt
+                        lines = "\n".join(_read_lines(report.path))
+                    out.extend(excerpt(d, cell_lines(lines, d.cell), paint))
                 else:
                     if text_lines is None:
                         text_lines = lines.splitlines() if lines is not None else _read_lines(report.path)

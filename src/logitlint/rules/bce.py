@@ -12,7 +12,7 @@ from logitlint.analysis.values import Kind, Source, Tensor, Via
 from logitlint.diagnostics import Edit, FixClass, Severity
 from logitlint.rules.base import Invalid, LossInputRule
 from logitlint.rules.common import loss_name, related_for
-from logitlint.rules.rewrite import describe, renamed_callee, visible_logits
+from logitlint.rules.rewrite import describe, hidden_reason, renamed_callee, visible_logits
 
 if TYPE_CHECKING:
     from logitlint.analysis.losses import LossCall
@@ -75,16 +75,20 @@ loss = F.binary_cross_entropy_with_logits(logits, target)
             f"{describe(value, ctx, lc.input)} is passed to {loss_name(lc, ctx)}, which applies sigmoid "
             f"itself ({'double sigmoid' if what == 'sigmoid' else 'it expects logits'}); pass the logits"
         )
-        fix = None
+        fix, note = None, None
         logits = visible_logits(value, lc.input, ctx)
-        if value.source is Source.SIGMOID and logits is not None:
+        if value.source is not Source.SIGMOID:
+            note = "no fix: the input is not sigmoid output, so which logits were meant is not known"
+        elif logits is None:
+            note = hidden_reason(value, lc.input, ctx)
+        else:
             assert value.producer is not None
             fix = ctx.fix(
                 self,
                 f"Pass logits to {lc.name} (changes the loss value)",
                 [ctx.replace(lc.input, ctx.source(logits, unit=value.producer.unit))],
             )
-        ctx.report(self, lc.input, message, fix=fix, related=related_for(value, lc, ctx))
+        ctx.report(self, lc.input, message, fix=fix, related=related_for(value, lc, ctx), fix_note=note)
 
 
 class SigmoidIntoBce(LossInputRule):
@@ -160,7 +164,7 @@ loss = nn.BCEWithLogitsLoss(weight=w)(logits, target)
         assert lc.input is not None
         logits = visible_logits(value, lc.input, ctx)
         if logits is None or value.producer is None:
-            return None, "no fix: the sigmoid is not a clean local expression here"
+            return None, hidden_reason(value, lc.input, ctx)
         edits: list[Edit] = [ctx.replace(lc.input, ctx.source(logits, unit=value.producer.unit))]
         if lc.style is LossStyle.FUNCTIONAL:
             new = renamed_callee(lc.call.func, "binary_cross_entropy_with_logits", "torch.nn.functional.", ctx)

@@ -7,7 +7,7 @@ and diagnostics here; it never touches the evaluator or the engine. The engine c
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol
 
 from logitlint import fixes
@@ -42,9 +42,12 @@ def display_path(path: str, reference: str) -> str:
 class RuleContext:
     """What a rule sees: values of expressions, their source, and a way to report."""
 
-    def __init__(self, reporter: Reporter, module: ModuleContext, ev: Evaluator):
+    def __init__(
+        self, reporter: Reporter, module: ModuleContext, ev: Evaluator, line_label: Callable[[int], str] | None = None
+    ):
         self._reporter, self._ev = reporter, ev
         self.module = module
+        self._line_label = line_label  # a notebook names the cell: ``cell 4, line 3``
 
     @property
     def path(self) -> str:
@@ -70,6 +73,10 @@ class RuleContext:
         """Would re-evaluating the producer's call here give the same value (no name it reads was
         rebound since, and the call has no side effects)?"""
         return self._ev.still_valid(producer)
+
+    def rebound_since(self, producer: Producer) -> list[str]:
+        """The names the producer's call reads that were assigned again since it ran."""
+        return sorted(name for name, stamp in producer.stamps if (self._ev.stamp_of(name) or 0) != stamp)
 
     def callee(self, call: cst.Call) -> str | None:
         return self._ev.callee_name(call)
@@ -107,7 +114,7 @@ class RuleContext:
         resolved = origin.resolve(self.path)
         if resolved.path and os.path.abspath(resolved.path) != os.path.abspath(self.path):
             return f"{display_path(resolved.path, self.path)}:{resolved.line}"
-        return f"line {resolved.line}"
+        return self._line_label(resolved.line) if self._line_label is not None else f"line {resolved.line}"
 
     def report(
         self,

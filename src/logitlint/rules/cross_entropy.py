@@ -206,7 +206,10 @@ print(F.nll_loss(torch.log(probs), target))  # 0.7206, the cross-entropy of thes
 
     def _fix(self, value: Tensor, lc: LossCall, ctx: RuleContext):
         if value.source not in DISTRIBUTIONS:
-            return None, None
+            return None, (
+                "no fix: the input is not a distribution over classes; whether the logits or a "
+                "multi-label loss (BCEWithLogitsLoss) was meant is for you to choose"
+            )
         if not class_dim_ok(value):
             return None, "no fix: the normalised dim is not known to be the class dim"
         blocked = lc.arg_names() & {"label_smoothing", "size_average", "reduce", "*"}

@@ -35,14 +35,30 @@ def visible_logits(value: Tensor, node: cst.BaseExpression, ctx: RuleContext) ->
 
 
 def hidden_reason(value: Tensor, node: cst.BaseExpression, ctx: RuleContext) -> str:
-    """Why ``visible_logits`` gave nothing, for a finding's fix note."""
+    """Why ``visible_logits`` gave nothing, for a finding's fix note: the cause, named."""
     producer = value.producer
-    if producer is not None and value.via is Via.VARIABLE and isinstance(node, cst.Name):
-        if ctx.still_valid(producer) and producer.unit is ctx.unit:
-            return "no fix: the softmax is made inside a `with` block (no_grad, autocast) and used outside it"
-    if producer is not None and producer.extra_args:
+    if producer is None:
+        return "no fix: where the probabilities were made is not known here"
+    if producer.extra_args:
         return "no fix: the call has arguments the fix does not understand"
-    return "no fix: the logits are not a clean local expression here"
+    made = f"`{ctx.source(producer.call, unit=producer.unit)}`"
+    if producer.operand is None:
+        return f"no fix: the logits {made} was given are not known"
+    if value.via is not Via.VARIABLE or not isinstance(node, cst.Name):
+        return f"no fix: the probabilities from {made} pass through more steps before this use"
+    if not producer.reusable:
+        operand = producer.operand
+        if not syntax.is_pure(operand):
+            return (
+                f"no fix: using the logits here would evaluate `{ctx.source(operand, unit=producer.unit)}` "
+                f"again, and it may not give the same value twice (it is a call); keep the logits in a variable"
+            )
+        return f"no fix: {made} is not known to give the same value if evaluated again here"
+    if not ctx.still_valid(producer):
+        changed = ctx.rebound_since(producer)
+        what = f"`{changed[0]}` is" if changed else "the names it reads are"
+        return f"no fix: {what} assigned again between {made} and this use"
+    return "no fix: the probabilities are made inside a `with` block (no_grad, autocast) and used outside it"
 
 
 def contexts_around(unit: ParsedUnit, node: cst.CSTNode) -> frozenset[int]:

@@ -11,7 +11,7 @@ from logitlint.analysis.values import Kind, Source, Tensor, Via
 from logitlint.diagnostics import FixClass, Severity
 from logitlint.outline import SOFTMAX_NODIM
 from logitlint.rules.base import Invalid, Rule
-from logitlint.rules.rewrite import visible_logits
+from logitlint.rules.rewrite import hidden_reason, visible_logits
 
 if TYPE_CHECKING:
     from logitlint.rules.context import RuleContext
@@ -92,7 +92,13 @@ scores = F.softmax(logits, dim=-1)
                 severity = Severity.WARNING
         else:
             detail = "PyTorch picks dim 0 for 0-, 1- and 3-D input and dim 1 otherwise"
-        ctx.report(self, node, f"`{name}` without `dim`: {detail}; pass `dim` explicitly", severity=severity)
+        ctx.report(
+            self,
+            node,
+            f"`{name}` without `dim`: {detail}; pass `dim` explicitly",
+            severity=severity,
+            fix_note="no fix: which dim was meant is for you to say (usually the class dim, 1 or -1)",
+        )
 
     @staticmethod
     def _rank(node: cst.Call, bound: syntax.BoundArgs, ctx: RuleContext) -> tuple[int | None, str]:
@@ -240,4 +246,5 @@ pred = logits.argmax(dim=1)
             node,
             "argmax of softmax over the same dim: softmax keeps the order, take argmax of the logits",
             fix=fix,
+            fix_note=None if fix is not None else hidden_reason(value, probs, ctx),
         )
