@@ -27,7 +27,6 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "logitlint.gitignore",
             "logitlint.outline",
             "logitlint.notebooks",
-            "logitlint.lsp_stream",
             "logitlint.analysis",
             "logitlint.analysis.syntax",
             "logitlint.analysis.torchapi",
@@ -39,14 +38,37 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("module context", ("logitlint.analysis.module",)),
     ("project index", ("logitlint.analysis.project",)),
     ("rules", ("logitlint.fixes", "logitlint.rules", "logitlint.rules.*")),
-    ("engine", ("logitlint.engine", "logitlint.fixer", "logitlint.docs", "logitlint.files", "logitlint.config", "logitlint.cache")),
-    ("runner", ("logitlint.runner", "logitlint.formats", "logitlint.formats.*", "logitlint.prove", "logitlint.prove.*")),
+    (
+        "engine",
+        (
+            "logitlint.engine",
+            "logitlint.fixer",
+            "logitlint.docs",
+            "logitlint.files",
+            "logitlint.config",
+            "logitlint.cache",
+        ),
+    ),
+    (
+        "runner",
+        (
+            "logitlint.runner",
+            "logitlint.baseline",
+            "logitlint.formats",
+            "logitlint.formats.*",
+            "logitlint.prove",
+            "logitlint.prove.*",
+        ),
+    ),
     ("runtime", ("logitlint.runtime", "logitlint.runtime.*")),
     (
         "adapters",
         (
             "logitlint.__main__",
             "logitlint.cli",
+            "logitlint.cli_commands",
+            "logitlint.cli_hints",
+            "logitlint.watch",
             "logitlint.lsp",
             "logitlint.lsp.*",
             "logitlint.flake8_plugin",
@@ -106,7 +128,9 @@ def imports(module: str) -> list[tuple[str, int, bool]]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
             names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base for alias in node.names]
         for name in names:
             while name and name not in MODULES:
