@@ -1,15 +1,21 @@
 """Every fix, proven by running the code before and after it with real torch.
 
-For each fixture program: import ``before.py`` and ``after.py`` and call ``compute`` on the same
-random inputs (several shapes, f32 and f64, moderate and extreme magnitudes), then assert the fix
-class of the docstring on values *and* gradients:
+For each fixture program: run the real ``logitlint fix --unsafe-fixes`` on a copy of ``before.py``
+(``FixtureProgram.fixed``; the checked-in ``after.py`` is only the expected text), import the
+original and what the fixer wrote, and call ``compute`` on the same random inputs (several shapes,
+f32 and f64, moderate and extreme magnitudes; f16/bf16 where the fixture lists them), then assert
+the fix class of the docstring on values *and* gradients:
 
-- exact: the same value (a few ulp) and gradient on every input;
-- finite: the same value and gradient on moderate inputs; where the original is inf/NaN (in its
-  value or gradient) on extreme inputs, the fixed code is finite; it matches the float64 maths;
-- precision: never worse than the original against the float64 maths;
-- bug-fix: equal to the float64 maths, and the original is not;
-- value-change: the same on moderate inputs, different (and equal to the maths) at the extremes.
+- exact: the same value and gradient on every input (bitwise for the value in f32/f64), NaN where
+  the original is NaN and nowhere else;
+- finite: the same value and gradient on moderate inputs; on extreme inputs the fixed code is finite
+  (value and gradients) and matches the float64 maths, and the original is not finite or not right;
+- precision: never worse than the original against the float64 (mpmath) maths;
+- bug-fix: equal to the float64 maths on moderate and extreme inputs, values and gradients, and the
+  original is not;
+- value-change: the original is exactly the fixed value with the documented hack applied
+  (``log(p + eps)`` or ``max(log p, log eps)``) up to the original's rounding, and the fixed value is
+  the maths.
 """
 
 from __future__ import annotations
@@ -28,6 +34,14 @@ DTYPES = (torch.float32, torch.float64)
 TOL = {torch.float32: 2e-5, torch.float64: 1e-10}
 
 PROGRAMS = [p for p in programs() if p.inputs and p.fix_class != "none"]
+HALF = {"f16": torch.float16, "bf16": torch.bfloat16}
+
+
+def load_pair(program: FixtureProgram):
+    """The original and what the real fixer wrote for it; the fixer must have changed something."""
+    fixed = program.fixed.read_text()
+    assert fixed != program.before.read_text(), f"{program.name}: logitlint fix did not fix it"
+    return program.load("before"), program.load("fixed")
 
 
 def make_inputs(program: FixtureProgram, layout: str, dtype, scale, seed: int) -> list:
@@ -122,6 +136,49 @@ def close(a, b, tol: float) -> bool:
     return torch.allclose(a.double(), b.double(), rtol=tol, atol=tol, equal_nan=False)
 
 
+EXACT_MULP = 2  # FIX-SEMANTICS' exact class: bitwise, or within ~2 mulp everywhere
+
+
+def mulp(a, b) -> float:
+    """|a - b| in units of the dtype's eps at max(|b|, 1) (0 where both are the same inf or NaN)."""
+    if not a.is_floating_point():
+        return 0.0 if torch.equal(a, b) else float("inf")
+    same_special = (torch.isnan(a) & torch.isnan(b)) | (torch.isinf(a) & (a == b))
+    if bool((torch.isnan(a) ^ torch.isnan(b)).any()) or bool((torch.isinf(a) & ~same_special).any()):
+        return float("inf")
+    diff = torch.where(same_special, 0.0, (a.double() - b.double()).abs())
+    scale = torch.where(same_special, 1.0, b.double().abs().clamp(min=1.0))
+    return ((diff / scale).max() / torch.finfo(a.dtype).eps).item() if diff.numel() else 0.0
+
+
+def same(pa, pb, tol: float) -> bool:
+    """Exact class: the values within EXACT_MULP (NaN and inf exactly where the other has them; an
+    integer result such as argmax's equal), gradients within ``tol`` with NaN in the same places."""
+    (va, ga), (vb, gb) = pa, pb
+    if va.shape != vb.shape or va.dtype != vb.dtype or len(ga) != len(gb):
+        return False
+    if mulp(va, vb) > EXACT_MULP:
+        return False
+    return all(torch.allclose(x.double(), y.double(), rtol=tol, atol=tol, equal_nan=True) for x, y in zip(ga, gb))
+
+
+def check_bound(program: FixtureProgram, b, a, where: str) -> None:
+    """Value-change: the original is the fixed log-probability with its hack applied, nothing else:
+    ``eps E``: log(p + E) = logaddexp(log p, log E) (the log capped near log E, FIX-SEMANTICS #2);
+    ``clamp E``: max(log p, log E). Up to the original's own rounding: its p (or 1 - sigmoid) is
+    rounded to the dtype's eps, which in log space is eps / p, at most eps / E."""
+    assert program.bound is not None, f"{program.name}: a value-change fixture needs 'bound:'"
+    hack, e = program.bound
+    before, after = b[0].double(), a[0].double()
+    log_e = torch.tensor(e, dtype=torch.float64).log()
+    expected = torch.logaddexp(after, log_e) if hack == "eps" else torch.maximum(after, log_e)
+    eps = torch.finfo(b[0].dtype).eps
+    rounding = 4 * eps * torch.minimum(torch.exp(-after), torch.tensor(1 / e, dtype=torch.float64)) + 4 * eps * expected.abs()
+    assert bool(torch.isfinite(before).all()), f"the hacked original is not finite: {where}"
+    worst = ((before - expected).abs() - rounding).max().item()
+    assert worst <= 0, f"original - bound({hack} {e}) beyond rounding by {worst:.3g}: {where}"
+
+
 def all_close(pa, pb, tol: float) -> bool:
     (va, ga), (vb, gb) = pa, pb
     return close(va, vb, tol) and (not ga or not gb or all(close(x, y, tol) for x, y in zip(ga, gb)))
@@ -143,8 +200,13 @@ def check_moderate(program, before, after) -> bool:
         b, a, ref = run(before, inputs), run(after, inputs), reference(program, inputs)
         tol = tolerance(program, dtype)
         where = f"{program.name} {layout} {dtype} scale={scale}"
+        assert a[0].dtype == b[0].dtype and a[0].shape == b[0].shape, f"dtype or shape changed: {where}"
         assert close(a[0], ref[0], tol), f"fixed value != maths: {where}"
         assert all_close(a, ref, tol), f"fixed gradient != maths: {where}"
+        if kind == "exact":
+            assert same(b, a, tol), f"exact fix changed a value or gradient: {where}"
+        elif kind == "value-change":
+            check_bound(program, b, a, where)
         if kind in ("exact", "finite", "precision"):
             assert all_close(b, a, tol), f"value or gradient changed on moderate input: {where}"
         elif kind == "value-change" and scale == program.moderate[0]:  # small for soft logits, by design
@@ -168,10 +230,13 @@ def check_extremes(program, before, after) -> bool:
             if dtype == torch.float64:  # f32 gradients at 1e3-scale logits carry f32 rounding of the inputs
                 assert all_close(a, ref, tol), f"fixed gradient != maths on extreme input: {where}"
             shown = shown or not close(b[0], ref[0], tol)
-        elif kind == "exact":
-            assert all_close(b, a, tol) or not finite(*b), f"exact fix differs: {where}"
+        elif kind == "exact":  # bitwise values, gradients within tol; NaN exactly where the original's
+            assert a[0].dtype == b[0].dtype, f"dtype changed: {where}"
+            assert same(b, a, tol), f"exact fix differs on extreme input: {where}"
             shown = True
         elif kind in ("finite", "value-change"):
+            if kind == "value-change":
+                check_bound(program, b, a, where)
             assert finite(*a), f"fixed code not finite on extreme input: {where}"
             assert all_close(a, ref, tol), f"fixed code != maths on extreme input: {where}"
             # the original is inf/NaN there, or (BCE's clamp, an eps) finite but wrong
@@ -200,7 +265,7 @@ def check_precision(program, before, after) -> bool:
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.name)
 def test_fix_class_holds_at_run_time(program: FixtureProgram):
-    before, after = program.load("before"), program.load("after")
+    before, after = load_pair(program)
     differs = check_moderate(program, before, after)
     if program.fix_class == "bug-fix":
         shown = check_extremes(program, before, after) if program.inputs else False
@@ -228,11 +293,8 @@ def test_motivating_example_probability_table(name, printed, original, tmp_path)
     import subprocess
     import sys
 
-    from logitlint.engine import check_source
-    from logitlint.fixer import fix_source
-
     program = next(p for p in programs() if p.name == name)
-    fixed = fix_source(program.before.read_text(), lambda t: check_source(t, "p.py"), unsafe=True).text
+    fixed = program.fixed.read_text()  # what `logitlint fix --unsafe-fixes` wrote
     code = fixed.split('"""', 2)[2]
     assert "criterion" not in code, "a dead loss object is left behind"
     assert ("reduction" in code) == ("sum" in name), "the default reduction='mean' must stay the default"
@@ -268,7 +330,7 @@ def test_fixed_programs_match_the_maths_on_random_shapes(batch, classes, scale, 
             inputs.append((torch.randn(batch, classes, generator=gen, dtype=torch.float64) * scale).requires_grad_())
         else:
             inputs.append(torch.randint(classes, (batch,), generator=gen))
-    fixed = run(program.load("after"), inputs)
+    fixed = run(program.load("fixed"), inputs)
     expected = reference(program, inputs)
     assert all_close(fixed, expected, TOL[torch.float64])
 
@@ -283,10 +345,9 @@ def test_refused_fix_says_a_true_reason(program):
     import re
 
     from logitlint.engine import check_source
-    from logitlint.fixer import fix_source
 
     text = program.before.read_text()
-    assert fix_source(text, lambda t: check_source(t, "p.py"), unsafe=True).text == text
+    assert program.fixed.read_text() == text, "logitlint fix --unsafe-fixes rewrote a refused program"
     reason = re.search(r"^refusal:[ \t]*(.*)$", text, re.M).group(1).strip()
     notes = [d.fix_note or "" for d in check_source(text, "p.py")]
     assert any(reason in note for note in notes), notes
