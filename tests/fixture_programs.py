@@ -8,7 +8,6 @@ The docstring of ``before.py`` says how to run it:
     reference: cross_entropy      the float64 maths (``tests/references.py``) the result must equal
     moderate: 1.0                 (optional) the moderate input scales, where the values must agree
     tolerance-f64: 3e-9           (optional) a looser tolerance, where FIX-SEMANTICS measured one
-    dtypes: f16, bf16             (optional) half precisions whose claims (FIX-SEMANTICS) are checked too
     bound: eps 1e-8               (value-change) what the hack did: ``eps E`` (log(p + E)) or ``clamp E``
 
 The programs the runtime tests execute are not the checked-in ``after.py`` (that is only the text
@@ -46,7 +45,6 @@ class FixtureProgram:
     reference: str | None
     moderate: tuple[float, ...] = (1.0, 3.0)
     tolerance: dict | None = None  # dtype name -> absolute and relative tolerance
-    half: tuple[str, ...] = ()  # "f16", "bf16": half precisions the fixture is also run in
     bound: tuple[str, float] | None = None  # value-change: ("eps", 1e-8) or ("clamp", 1e-6)
 
     @property
@@ -100,7 +98,6 @@ def programs() -> list[FixtureProgram]:
                 optional("reference"),
                 tuple(float(v) for v in split(optional("moderate") or "1.0, 3.0")),
                 tolerance or None,
-                tuple(d for d in split(optional("dtypes") or "") if d in ("f16", "bf16")),
                 (bound.split()[0], float(bound.split()[1])) if bound else None,
             )
         )
