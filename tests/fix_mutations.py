@@ -1,12 +1,12 @@
 """Break the fixer on purpose, one mutation at a time, and see which runtime test goes red.
 
-    python -m tests.fix_mutations [NAME ...]        # from the repository root, torch installed
+    python -m tests.fix_mutations [--all] [NAME ...]   # from the repository root, torch installed
 
 Each mutation is applied to a scratch copy of the tree (never to the working tree, never with git
 stash), and the runtime tests run against it *without* the byte-equality test
 (tests/test_fix_fixtures.py): tests/test_runtime_fixes.py and tests/test_fix_semantics.py. A mutation
 survives if they all pass. Prints one line per mutation: name, caught or SURVIVED, the first failing
-tests. Not part of the suite (it takes a few minutes); the results are in the issue-13 report.
+tests (the first only, unless --all). Not part of the suite (it takes a few minutes); the results are in the issue-13 report.
 """
 
 from __future__ import annotations
@@ -226,7 +226,7 @@ def run(name: str) -> tuple[bool, list[str]]:
         mutate(root, path, old, new)
         env = {**os.environ, "PYTHONPATH": str(root / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", *RUNTIME_TESTS, "-q", "-p", "no:cacheprovider", "-rf"],
+            [sys.executable, "-m", "pytest", *RUNTIME_TESTS, "-q", "-p", "no:cacheprovider", "-rf", *FIRST],
             cwd=root,
             env=env,
             capture_output=True,
@@ -240,7 +240,13 @@ def run(name: str) -> tuple[bool, list[str]]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+FIRST: tuple[str, ...] = ("-x",)  # stop at the first failing test; --all: list every failing test
+
+
 def main(names: list[str]) -> int:
+    global FIRST
+    if "--all" in names:
+        names, FIRST = [n for n in names if n != "--all"], ()
     survivors = 0
     for name in names or list(MUTATIONS):
         caught, failed = run(name)
