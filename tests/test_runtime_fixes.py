@@ -352,6 +352,19 @@ def test_refused_fix_says_a_true_reason(program):
     from logitlint.engine import check_source
 
     text = program.before.read_text()
+    before, fixed = program.load("before"), program.load("fixed")
+    for layout in program.shapes:  # what the fixer wrote behaves exactly like the original
+        inputs = refusal_inputs(program, layout)
+        b = run(before, inputs)
+        try:
+            f = run(fixed, inputs)
+        except (TypeError, RuntimeError, ValueError) as exc:
+            pytest.fail(f"{program.name} {layout}: the fixer's output raises where the original ran: {exc}")
+        assert len(b[1]) == len(f[1]), f"{program.name} {layout}: the fixer's output changed which inputs get gradients"
+        assert b[0].shape == f[0].shape and bool(torch.equal(b[0].isnan(), f[0].isnan()) if b[0].is_floating_point() else True)
+        assert all_close(*[(torch.nan_to_num(v) if v.is_floating_point() else v, [torch.nan_to_num(g) for g in gs]) for v, gs in (b, f)], 1e-6), (
+            f"{program.name} {layout}: the fixer's output differs from the original"
+        )
     assert program.fixed.read_text() == text, "logitlint fix --unsafe-fixes rewrote a refused program"
     reason = re.search(r"^refusal:[ \t]*(.*)$", text, re.M).group(1).strip()
     found = [d for d in check_source(text, "p.py") if d.code == program.code]
@@ -363,7 +376,6 @@ def test_refused_fix_says_a_true_reason(program):
     spec = importlib.util.spec_from_file_location(f"rejected_{program.name.replace('-', '_')}", program.before.parent / "rejected.py")
     rejected = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(rejected)
-    before = program.load("before")
     shown = False
     for layout in program.shapes:
         inputs = refusal_inputs(program, layout)
