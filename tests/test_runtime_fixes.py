@@ -282,64 +282,6 @@ def test_fix_class_holds_at_run_time(program: FixtureProgram):
     assert check_extremes(program, before, after), f"{program.name}: no extreme input showed what the fix changes"
 
 
-def test_every_fixable_rule_has_a_runtime_fixture():
-    from logitlint.rules import rule_classes
-
-    covered = {p.code for p in programs()}
-    missing = [cls.code for cls in rule_classes() if cls.fix_class is not None and cls.code not in covered]
-    assert not missing, f"rules with a fix but no fixture under fixtures/fixes: {missing}"
-
-
-@pytest.mark.parametrize("name, printed, original", [("LGT102-probability-table", 0.7206, 0.9488), ("LGT102-probability-table-sum", 2.8824, 3.7954)])
-def test_motivating_example_probability_table(name, printed, original, tmp_path):
-    """nn.CrossEntropyLoss on a (1, 3, 2, 2) probability table: the program the fixer writes keeps
-    the default reduction='mean' and prints 0.7206 (2.8824 with 'sum'), the cross-entropy of those
-    probabilities; the original printed 0.9488 (3.7954). No dead loss object is left."""
-    import subprocess
-    import sys
-
-    program = next(p for p in programs() if p.name == name)
-    fixed = program.fixed.read_text()  # what `logitlint fix --unsafe-fixes` wrote
-    code = fixed.split('"""', 2)[2]
-    assert "criterion" not in code, "a dead loss object is left behind"
-    assert ("reduction" in code) == ("sum" in name), "the default reduction='mean' must stay the default"
-    path = tmp_path / "fixed.py"
-    path.write_text(fixed)
-    out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == f"{printed:.4f}"
-    out = subprocess.run([sys.executable, str(program.before)], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == f"{original:.4f}"
-    reference = getattr(references, program.reference)(program.load("before"))
-    assert abs(reference.item() - printed) < 1e-4
-
-
-hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    batch=st.integers(1, 6),
-    classes=st.integers(2, 12),
-    scale=st.floats(0.1, 20.0),
-    seed=st.integers(0, 2**16),
-    name=st.sampled_from(["LGT101-direct", "LGT103-direct", "LGT201-direct", "LGT303-label-smoothing"]),
-)
-def test_fixed_programs_match_the_maths_on_random_shapes(batch, classes, scale, seed, name):
-    program = next(p for p in PROGRAMS if p.name == name)
-    gen = torch.Generator().manual_seed(seed)
-    inputs = []
-    for input_name in program.inputs:
-        if input_name == "logits":
-            inputs.append((torch.randn(batch, classes, generator=gen, dtype=torch.float64) * scale).requires_grad_())
-        else:
-            inputs.append(torch.randint(classes, (batch,), generator=gen))
-    fixed = run(program.load("fixed"), inputs)
-    expected = reference(program, inputs)
-    assert all_close(fixed, expected, TOL[torch.float64])
-
-
 REFUSALS = [p for p in programs() if p.fix_class == "none"]
 
 
@@ -408,6 +350,37 @@ def refusal_inputs(program, layout):
         else:
             inputs.extend(make_inputs(type("P", (), {"inputs": (name,), "name": program.name})(), layout, torch.float32, 1.0, 3))
     return inputs
+
+
+def test_every_fixable_rule_has_a_runtime_fixture():
+    from logitlint.rules import rule_classes
+
+    covered = {p.code for p in programs()}
+    missing = [cls.code for cls in rule_classes() if cls.fix_class is not None and cls.code not in covered]
+    assert not missing, f"rules with a fix but no fixture under fixtures/fixes: {missing}"
+
+
+@pytest.mark.parametrize("name, printed, original", [("LGT102-probability-table", 0.7206, 0.9488), ("LGT102-probability-table-sum", 2.8824, 3.7954)])
+def test_motivating_example_probability_table(name, printed, original, tmp_path):
+    """nn.CrossEntropyLoss on a (1, 3, 2, 2) probability table: the program the fixer writes keeps
+    the default reduction='mean' and prints 0.7206 (2.8824 with 'sum'), the cross-entropy of those
+    probabilities; the original printed 0.9488 (3.7954). No dead loss object is left."""
+    import subprocess
+    import sys
+
+    program = next(p for p in programs() if p.name == name)
+    fixed = program.fixed.read_text()  # what `logitlint fix --unsafe-fixes` wrote
+    code = fixed.split('"""', 2)[2]
+    assert "criterion" not in code, "a dead loss object is left behind"
+    assert ("reduction" in code) == ("sum" in name), "the default reduction='mean' must stay the default"
+    path = tmp_path / "fixed.py"
+    path.write_text(fixed)
+    out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == f"{printed:.4f}"
+    out = subprocess.run([sys.executable, str(program.before)], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == f"{original:.4f}"
+    reference = getattr(references, program.reference)(program.load("before"))
+    assert abs(reference.item() - printed) < 1e-4
 
 
 def mulp_normwise(a, b) -> float:
@@ -482,3 +455,30 @@ def test_carry_over_and_refusal_fixtures_exist():
                     "inside a `with` block", "not reported"):
         assert f"refusal: {refusal}" in reasons or refusal in reasons, f"no refusal fixture for {refusal!r}"
     assert all((p.before.parent / "rejected.py").exists() for p in REFUSALS)
+
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    batch=st.integers(1, 6),
+    classes=st.integers(2, 12),
+    scale=st.floats(0.1, 20.0),
+    seed=st.integers(0, 2**16),
+    name=st.sampled_from(["LGT101-direct", "LGT103-direct", "LGT201-direct", "LGT303-label-smoothing"]),
+)
+def test_fixed_programs_match_the_maths_on_random_shapes(batch, classes, scale, seed, name):
+    program = next(p for p in PROGRAMS if p.name == name)
+    gen = torch.Generator().manual_seed(seed)
+    inputs = []
+    for input_name in program.inputs:
+        if input_name == "logits":
+            inputs.append((torch.randn(batch, classes, generator=gen, dtype=torch.float64) * scale).requires_grad_())
+        else:
+            inputs.append(torch.randint(classes, (batch,), generator=gen))
+    fixed = run(program.load("fixed"), inputs)
+    expected = reference(program, inputs)
+    assert all_close(fixed, expected, TOL[torch.float64])
