@@ -8,12 +8,23 @@ The docstring of ``before.py`` says how to run it:
     reference: cross_entropy      the float64 maths (``tests/references.py``) the result must equal
     moderate: 1.0                 (optional) the moderate input scales, where the values must agree
     tolerance-f64: 3e-9           (optional) a looser tolerance, where FIX-SEMANTICS measured one
+    bound: eps 1e-8               (value-change) what the hack did: ``eps E`` (log(p + E)) or ``clamp E``
+
+The programs the runtime tests execute are not the checked-in ``after.py`` (that is only the text
+``logitlint fix`` is expected to write, compared in test_fix_fixtures.py) but what the real
+``logitlint fix --unsafe-fixes`` writes, today, for a copy of every ``before.py``: ``load("fixed")``.
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
 import importlib.util
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -34,13 +45,19 @@ class FixtureProgram:
     reference: str | None
     moderate: tuple[float, ...] = (1.0, 3.0)
     tolerance: dict | None = None  # dtype name -> absolute and relative tolerance
+    bound: tuple[str, float] | None = None  # value-change: ("eps", 1e-8) or ("clamp", 1e-6)
 
     @property
     def code(self) -> str:
         return self.name.split("-", 1)[0]
 
+    @property
+    def fixed(self) -> Path:
+        """The copy of ``before.py`` that the real ``logitlint fix --unsafe-fixes`` rewrote."""
+        return fixed_root() / self.name / "program.py"
+
     def load(self, which: str) -> ModuleType:
-        path = self.before if which == "before" else self.after
+        path = {"before": self.before, "after": self.after, "fixed": self.fixed}[which]
         spec = importlib.util.spec_from_file_location(f"fixture_{self.name.replace('-', '_')}_{which}", path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
@@ -68,6 +85,7 @@ def programs() -> list[FixtureProgram]:
         def optional(name: str, doc: str = doc) -> str | None:
             return _field(doc, name) if re.search(rf"^{name}:", doc, re.M) else None
 
+        bound = optional("bound")
         tolerance = {d: float(optional(f"tolerance-{d}")) for d in ("f32", "f64") if optional(f"tolerance-{d}")}
         found.append(
             FixtureProgram(
@@ -80,6 +98,30 @@ def programs() -> list[FixtureProgram]:
                 optional("reference"),
                 tuple(float(v) for v in split(optional("moderate") or "1.0, 3.0")),
                 tolerance or None,
+                (bound.split()[0], float(bound.split()[1])) if bound else None,
             )
         )
     return found
+
+
+FIX_COMMAND = ("fix", "--unsafe-fixes", "--no-cache")
+
+
+@functools.cache
+def fixed_root() -> Path:
+    """Copies every ``before.py`` to a temporary tree (one folder per fixture) and runs the real
+    ``logitlint fix --unsafe-fixes`` over it, once per test process, as a user would."""
+    root = Path(tempfile.mkdtemp(prefix="logitlint-fixed-"))
+    atexit.register(shutil.rmtree, root, True)
+    for folder in sorted(FIX_DIR.iterdir()):
+        if (folder / "before.py").exists():
+            (root / folder.name).mkdir()
+            shutil.copy(folder / "before.py", root / folder.name / "program.py")
+    result = subprocess.run(
+        [sys.executable, "-m", "logitlint", *FIX_COMMAND, str(root)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode in (0, 1), f"logitlint fix failed:\n{result.stdout}\n{result.stderr}"
+    return root

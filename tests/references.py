@@ -183,3 +183,9 @@ def bce_logits_weighted_none(logits, btarget, bweight):
 
 def table_cross_entropy_mean(module):
     return table_cross_entropy_sum(module) / module.target.numel()
+
+
+def nll_of_normalised_none_ignore0(counts, target):
+    p = counts / counts.sum(dim=1, keepdim=True)
+    ones = torch.ones(counts.shape[1], dtype=counts.dtype)
+    return _weighted_picked(torch.log(p), target, ones, 0)[0]
