@@ -11,7 +11,7 @@ from logitlint.analysis.values import Kind, Tensor
 from logitlint.diagnostics import Edit, FixClass, Severity
 from logitlint.rules.base import Invalid, LossInputRule
 from logitlint.rules.common import loss_name, related_for
-from logitlint.rules.rewrite import describe, renamed_callee, visible_logits
+from logitlint.rules.rewrite import describe, hidden_reason, renamed_callee, visible_logits
 
 if TYPE_CHECKING:
     from logitlint.analysis.losses import LossCall
@@ -70,8 +70,10 @@ loss = F.binary_cross_entropy_with_logits(logits, target)
             f"{describe(value, ctx, lc.input)} is passed to {loss_name(lc, ctx)}, which applies sigmoid "
             f"itself ({'double sigmoid' if what == 'sigmoid' else 'it expects logits'}); pass the logits"
         )
-        fix = None
+        fix, note = None, None
         logits = visible_logits(value, lc.input, ctx)
+        if value.source == "sigmoid" and logits is None:
+            note = hidden_reason(value, lc.input, ctx)
         if value.source == "sigmoid" and logits is not None:
             assert value.producer is not None
             fix = ctx.fix(
@@ -79,7 +81,7 @@ loss = F.binary_cross_entropy_with_logits(logits, target)
                 f"Pass logits to {lc.name} (changes the loss value)",
                 [ctx.replace(lc.input, ctx.source(logits, unit=value.producer.unit))],
             )
-        ctx.report(self, lc.input, message, fix=fix, related=related_for(value, lc, ctx))
+        ctx.report(self, lc.input, message, fix=fix, related=related_for(value, lc, ctx), fix_note=note)
 
 
 class SigmoidIntoBce(LossInputRule):
@@ -149,7 +151,7 @@ loss = nn.BCEWithLogitsLoss(weight=w)(logits, target)
         assert lc.input is not None
         logits = visible_logits(value, lc.input, ctx)
         if logits is None or value.producer is None:
-            return None, "no fix: the sigmoid is not a clean local expression here"
+            return None, hidden_reason(value, lc.input, ctx)
         edits: list[Edit] = [ctx.replace(lc.input, ctx.source(logits, unit=value.producer.unit))]
         if lc.form == "functional":
             new = renamed_callee(lc.call.func, "binary_cross_entropy_with_logits", "torch.nn.functional.", ctx)

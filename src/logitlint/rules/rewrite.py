@@ -42,6 +42,8 @@ def hidden_reason(value: Tensor, node: cst.BaseExpression, ctx: RuleContext) -> 
             return "no fix: the softmax is made inside a `with` block (no_grad, autocast) and used outside it"
     if producer is not None and producer.extra_args:
         return "no fix: the call has arguments the fix does not understand"
+    if value.via == "steps":
+        return "no fix: the value passes through methods (`.detach()`, `.float()`, `.view()`...) the fix would have to keep"
     return "no fix: the logits are not a clean local expression here"
 
 

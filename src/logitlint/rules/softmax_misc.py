@@ -11,7 +11,7 @@ from logitlint.analysis.values import Kind, Tensor
 from logitlint.diagnostics import FixClass, Severity
 from logitlint.outline import SOFTMAX_NODIM
 from logitlint.rules.base import Invalid, Rule
-from logitlint.rules.rewrite import visible_logits
+from logitlint.rules.rewrite import hidden_reason, visible_logits
 
 if TYPE_CHECKING:
     from logitlint.engine import RuleContext
@@ -222,6 +222,7 @@ pred = logits.argmax(dim=1)
             return
         fix = None
         logits = visible_logits(value, probs, ctx)
+        note = hidden_reason(value, probs, ctx) if logits is None or value.producer is None else None
         if logits is not None and value.producer is not None:
             atom = qual is None  # the receiver of .argmax(...)
             fix = ctx.fix(
@@ -234,6 +235,7 @@ pred = logits.argmax(dim=1)
             node,
             "argmax of softmax over the same dim: softmax keeps the order, take argmax of the logits",
             fix=fix,
+            fix_note=note,
         )
 
 
