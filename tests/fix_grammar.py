@@ -266,7 +266,7 @@ def site_softmax_into_loss(b: Builder, rule: str) -> Case:
     probs, context = maybe_bound(b, softmax(b, x, dim, op=op, dtype=dtype))
     nll = rule == "LGT103"
     probability_targets = not nll and rng.random() < 0.2
-    kw = ce_keywords(rng, smoothing=not nll, ignore=not probability_targets)
+    kw = ce_keywords(rng, smoothing=not nll, ignore=not probability_targets, weight=not dtype)
     target = "q" if probability_targets else "t"
     functional, module = ("nll_loss", "NLLLoss") if nll else ("cross_entropy", "CrossEntropyLoss")
     text, form = loss_call(b, functional, module, probs, target, kw)
