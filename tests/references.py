@@ -183,3 +183,7 @@ def bce_logits_weighted_none(logits, btarget, bweight):
 
 def table_cross_entropy_mean(module):
     return table_cross_entropy_sum(module) / module.target.numel()
+
+
+def softmax_dim0(logits):
+    return torch.exp(_log_softmax(logits, 0))

@@ -39,7 +39,7 @@ def hidden_reason(value: Tensor, node: cst.BaseExpression, ctx: RuleContext) -> 
     producer = value.producer
     if producer is not None and value.via == "variable" and isinstance(node, cst.Name):
         if ctx.ev.still_valid(producer) and producer.unit is ctx.unit:
-            return "no fix: the softmax is made inside a `with` block (no_grad, autocast) and used outside it"
+            return f"no fix: the {producer.op} is made inside a `with` block (no_grad, autocast) and used outside it"
     if producer is not None and producer.extra_args:
         return "no fix: the call has arguments the fix does not understand"
     if value.via == "steps":
