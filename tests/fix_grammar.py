@@ -42,6 +42,9 @@ class Case:
     witness: tuple[int, ...] = ()  # ranks on which the rejected rewrite shows it
     masked: bool = False  # x carries -inf entries (never a whole slice along ``dim``)
     soft_y: bool = False
+    # value-change: what the original computes in terms of the fixed value ``a`` (the documented
+    # bound: log(p + eps) = log(exp(a) + eps), log(clamp(p, eps)) = max(a, log eps))
+    bound: str | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -324,7 +327,9 @@ def site_distribution_into_ce(b: Builder) -> Case:
     case = Case("LGT102", b.program(text), intended, "fix", rank, dim=cd)
     if rank == 1:
         case.expect = "any"
-    if rank == 1 and ("label_smoothing" in kw or probability_targets):
+    if form == "helper":
+        case.expect, case.intended = "any", None if "label_smoothing" in kw or probability_targets else intended
+    elif rank == 1 and ("label_smoothing" in kw or probability_targets):
         case.expect, case.intended = "refuse-unchecked", None  # and dim 0 of input of unknown rank
     elif "label_smoothing" in kw:
         case.expect, case.reason, case.intended = "refuse", "label_smoothing", None
@@ -410,11 +415,14 @@ def site_log_softmax(b: Builder, rule: str) -> Case:
     dtype = rule == "LGT201" and rng.random() < 0.15
     probs, context = maybe_bound(b, softmax(b, x, dim, dtype=dtype))
     sp = b.sp
+    bound = None
     if rule == "LGT201":
         inner = probs
     else:
         eps = rng.choice(["1e-8", "1e-6"])
-        inner = rng.choice([f"{probs} + {eps}", f"{atom(probs)}.clamp(min={eps})", f"{sp.torch}.clamp({probs}, {eps}, 1.0)"])
+        form = rng.randrange(3)
+        inner = [f"{probs} + {eps}", f"{atom(probs)}.clamp(min={eps})", f"{sp.torch}.clamp({probs}, {eps}, 1.0)"][form]
+        bound = f"torch.log(torch.exp(a) + {eps})" if form == 0 else f"torch.clamp(a, min=math.log({eps}))"
     logged = rng.choice([f"{sp.torch}.log({inner})", f"({inner}).log()" if "+" in inner else f"{atom(inner)}.log()"])
     logits = x_intended if context != "detach" else f"{atom(x_intended)}.detach()"
     dt = ", dtype=torch.float64" if dtype else ""
@@ -428,7 +436,7 @@ def site_log_softmax(b: Builder, rule: str) -> Case:
         text = logged
     if context == "no_grad":
         intended = f"_no_grad(lambda: {intended})"
-    case = Case(rule, b.program(text), intended, "fix", rank, dim=dim, masked=rng.random() < 0.3)
+    case = Case(rule, b.program(text), intended, "fix", rank, dim=dim, masked=rng.random() < 0.3, bound=bound)
     if context == "no_grad":
         case.expect, case.reason = "refuse", "with"
         case.rejected, case.wrong, case.witness = f"F.log_softmax({x_intended}, {dim}{dt})", "gradients", (rank,)
@@ -459,7 +467,7 @@ def site_log_sigmoid(b: Builder) -> Case:
     intended = f"F.logsigmoid(-({logits}))" if negate else f"F.logsigmoid({logits})"
     case = Case("LGT204", b.program(text), intended, "fix", b.rank)
     if eps:
-        case.notes.append("eps")
+        case.bound = "torch.log(torch.exp(a) + 1e-8)"
     return case
 
 
@@ -620,6 +628,8 @@ def generate(rng: random.Random, rule: str | None = None) -> Case:
         case.expect = "any"  # a fix would have to keep the detach; refusing is as right
     elif ".detach()" in case.source and case.expect.startswith("refuse"):
         case.expect, case.reason = "refuse-unchecked", None  # two reasons hold
+    if case.dim is not None and not case.masked and rng.random() < 0.2:
+        case.masked = True  # -inf logits (a mask), one kept per slice along the dim
     if case.masked and case.dim is None:
         case.masked = False
     return case
