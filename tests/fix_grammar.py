@@ -41,6 +41,7 @@ class Case:
     wrong: str | None = None  # how the rejected rewrite fails: raises | nonfinite | gradients | differs
     witness: tuple[int, ...] = ()  # ranks on which the rejected rewrite shows it
     masked: bool = False  # x carries -inf entries (never a whole slice along ``dim``)
+    square: bool = False  # 2-D inputs are (C, C): a wrong broadcast runs instead of raising
     soft_y: bool = False
     # value-change: what the original computes in terms of the fixed value ``a`` (the documented
     # bound: log(p + eps) = log(exp(a) + eps), log(clamp(p, eps)) = max(a, log eps))
@@ -519,7 +520,11 @@ def site_manual_softmax(b: Builder) -> Case:
     case = Case("LGT206", b.program(text), intended, "fix", rank, dim=dim)
     if not keepdim:
         if dim % rank != 0 and rank > 1:
-            return site_manual_softmax(b) if rng.random() < 0.9 else case  # the original raises or is wrong
+            # on square input the division runs and normalises the wrong way: no fix, and a true reason
+            case.rank, case.square, case.intended = 2, True, None
+            case.expect, case.reason, case.wrong, case.witness = "refuse", "keepdim", "differs", (2,)
+            case.rejected = intended
+            return case
         # exp(x) / exp(x).sum(0) broadcasts right for every rank: softmax over dim 0
         case.expect = "fix" if dim == 0 else "any"
     return case
@@ -589,6 +594,11 @@ def site_manual_ce(b: Builder) -> Case:
 def site_argmax(b: Builder) -> Case:
     rng, rank = b.rng, b.rank
     dim = rng.choice(valid_dims(rank))
+    other = [d for d in valid_dims(rank) if d % rank != dim % rank]
+    if other and rng.random() < 0.2:  # argmax over another dim than the softmax's: the fix is wrong
+        probs = softmax(b, "x", dim)
+        text = f"{b.sp.torch}.argmax({probs}, {rng.choice(other)})"
+        return Case("LGT302", b.program(text), None, "any", rank, dim=dim)
     x, x_intended = operand(b)
     probs = maybe_bound(b, softmax(b, x, dim), allow_no_grad=False)[0]
     keep = ", keepdim=True" if rng.random() < 0.2 else ""
