@@ -307,6 +307,8 @@ def check_fixed(case: Case, fixed: str, verdict: Verdict, seed: int) -> None:
         ran += 1
         if isinstance(a, Exception):
             raise Failure(f"the fixed program raises where the original runs ({where}): {a}")
+        if isinstance(a[0], torch.Tensor) and isinstance(b[0], torch.Tensor) and a[0].dtype != b[0].dtype:
+            raise Failure(f"the fix changed the result's dtype from {b[0].dtype} to {a[0].dtype} ({where})")
         moderate = scale in MODERATE
         if intended is not None:
             ref = evaluate(intended, as64(inputs))
