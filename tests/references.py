@@ -189,3 +189,7 @@ def nll_of_normalised_none_ignore0(counts, target):
     p = counts / counts.sum(dim=1, keepdim=True)
     ones = torch.ones(counts.shape[1], dtype=counts.dtype)
     return _weighted_picked(torch.log(p), target, ones, 0)[0]
+
+
+def softmax_dim0(logits):
+    return torch.exp(_log_softmax(logits, 0))

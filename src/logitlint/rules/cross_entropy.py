@@ -11,7 +11,7 @@ from logitlint.analysis.values import Kind, Source, Tensor, Via
 from logitlint.diagnostics import Edit, FixClass, Severity
 from logitlint.rules.base import Invalid, LossInputRule
 from logitlint.rules.common import dead_object_edit, literal, loss_name, negated, related_for
-from logitlint.rules.rewrite import class_dim_ok, describe, renamed, visible_logits
+from logitlint.rules.rewrite import class_dim_ok, describe, hidden_reason, renamed, visible_logits
 
 if TYPE_CHECKING:
     from logitlint.analysis.losses import LossCall
@@ -106,7 +106,7 @@ loss = F.cross_entropy(logits, target)
         logits = visible_logits(value, lc.input, ctx)
         producer = value.producer
         if logits is None:
-            note = "no fix: the logits are not a clean local expression here"
+            note = hidden_reason(value, lc.input, ctx)
         elif not class_dim_ok(value):
             note = "no fix: the softmax dim is not known to be the class dim"
         elif producer is not None and producer.dtype is not None:
@@ -224,7 +224,11 @@ print(F.nll_loss(torch.log(probs), target))  # 0.7206, the cross-entropy of thes
         log = ctx.spell("torch.log")
         if nll is None or log is None or lc.target is None:
             return None, None
-        input_code = f"{log[0]}({ctx.source(lc.input)})"
+        logged = _exp_argument(lc.input, ctx)
+        if logged is not None:  # log(exp(lp)) is lp: no exp to underflow (f32 from lp < -87)
+            input_code, log = ctx.source(logged), (log[0], ())
+        else:
+            input_code = f"{log[0]}({ctx.source(lc.input)})"
         func = lc.call.func
         if lc.style is LossStyle.FUNCTIONAL and isinstance(func, cst.Attribute):  # F.cross_entropy -> F.nll_loss
             new_func = ctx.code(func.with_changes(attr=cst.Name("nll_loss")))
@@ -244,6 +248,20 @@ print(F.nll_loss(torch.log(probs), target))  # 0.7206, the cross-entropy of thes
             if dead is not None:
                 edits.append(dead)
         return ctx.fix(self, "Use nll_loss of the log-probabilities (changes the loss value)", edits), None
+
+
+def _exp_argument(node: cst.BaseExpression, ctx: RuleContext) -> cst.BaseExpression | None:
+    """``X`` for ``X.exp()`` or ``torch.exp(X)`` where ``X`` is log-probabilities."""
+    if not isinstance(node, cst.Call):
+        return None
+    if isinstance(node.func, cst.Attribute) and node.func.attr.value == "exp" and not node.args and ctx.callee(node) is None:
+        inner = node.func.value
+    elif ctx.callee(node) == "torch.exp" and len(node.args) == 1 and node.args[0].keyword is None:
+        inner = node.args[0].value
+    else:
+        return None
+    value = ctx.value(inner)
+    return inner if isinstance(value, Tensor) and value.kind is Kind.LOG_PROBS else None
 
 
 class ProbabilitiesIntoNllLoss(LossInputRule):
@@ -310,7 +328,7 @@ loss = F.nll_loss(F.log_softmax(logits, dim=1), target)  # or F.cross_entropy(lo
     def _fix(self, value: Tensor, lc: LossCall, ctx: RuleContext):
         assert lc.input is not None
         if visible_logits(value, lc.input, ctx) is None:
-            return None, "no fix: the softmax is not a clean local expression here"
+            return None, hidden_reason(value, lc.input, ctx)
         if not class_dim_ok(value):
             return None, "no fix: the softmax dim is not known to be the class dim"
         new = renamed(value, "log_softmax", lc.input, ctx)
@@ -372,12 +390,18 @@ loss = F.cross_entropy(logits, target)
     def report(self, value: Tensor, lc: LossCall, ctx: RuleContext) -> None:
         assert lc.input is not None
         message = f"{describe(value, ctx, lc.input)} is passed to {loss_name(lc, ctx)}, which applies log-softmax itself; pass the logits"
-        fix = None
+        fix, note = None, None
         logits = visible_logits(value, lc.input, ctx)
-        if logits is not None and class_dim_ok(value) and value.producer is not None and value.producer.dtype is None:
+        if logits is None or value.producer is None:
+            note = hidden_reason(value, lc.input, ctx)
+        elif not class_dim_ok(value):
+            note = "no fix: the log_softmax dim is not known to be the class dim"
+        elif value.producer.dtype is not None:
+            note = "no fix: the log_softmax casts with dtype="
+        else:
             fix = ctx.fix(
                 self,
                 "Remove the redundant log_softmax",
                 [ctx.replace(lc.input, ctx.source(logits, unit=value.producer.unit))],
             )
-        ctx.report(self, lc.input, message, fix=fix, related=related_for(value, lc, ctx))
+        ctx.report(self, lc.input, message, fix=fix, related=related_for(value, lc, ctx), fix_note=note)

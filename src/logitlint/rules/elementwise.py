@@ -12,7 +12,7 @@ from logitlint.diagnostics import FixClass, Severity
 from logitlint.rules.base import Invalid, Rule
 from logitlint.rules.log_softmax import eps_guarded, log_argument
 from logitlint.rules.manual import stabilised
-from logitlint.rules.rewrite import describe, visible_logits
+from logitlint.rules.rewrite import describe, hidden_reason, visible_logits
 
 if TYPE_CHECKING:
     from logitlint.rules.context import RuleContext
@@ -153,6 +153,7 @@ log_not_p = F.logsigmoid(-x)
         )
         fix = None
         logits = visible_logits(value, probs_node, ctx)
+        note = hidden_reason(value, probs_node, ctx) if logits is None else None
         spelled = ctx.spell("torch.nn.functional.logsigmoid")
         if logits is not None and spelled is not None and value.producer is not None:
             operand = ctx.source(logits, unit=value.producer.unit)
@@ -163,7 +164,7 @@ log_not_p = F.logsigmoid(-x)
                 [ctx.replace(node, f"{spelled[0]}({operand})"), *spelled[1]],
                 fix_class=FixClass.VALUE_CHANGE if guarded else None,
             )
-        ctx.report(self, node, message, fix=fix)
+        ctx.report(self, node, message, fix=fix, fix_note=note)
 
 
 def _summed_exp(node: cst.BaseExpression, ctx: RuleContext):
@@ -250,6 +251,8 @@ lse = torch.logsumexp(scores, dim=1)
         spelled = ctx.spell("torch.logsumexp")
         if "dtype" in bound or "out" in bound:
             note = "no fix: logsumexp has no dtype"
+        elif logits is None:
+            note = hidden_reason(value, summed, ctx)
         elif logits is not None and spelled is not None and value.producer is not None:
             x = ctx.source(logits, unit=value.producer.unit)
             dim = bound.args.get("dim")
@@ -362,6 +365,7 @@ sp = F.softplus(x)
         value, exp_node = found
         fix = None
         logits = visible_logits(value, exp_node, ctx)
+        note = hidden_reason(value, exp_node, ctx) if logits is None else None
         spelled = ctx.spell("torch.nn.functional.softplus")
         if logits is not None and spelled is not None and value.producer is not None:
             fix = ctx.fix(
@@ -369,7 +373,7 @@ sp = F.softplus(x)
                 "Use F.softplus",
                 [ctx.replace(node, f"{spelled[0]}({ctx.source(logits, unit=value.producer.unit)})"), *spelled[1]],
             )
-        ctx.report(self, node, "log(1 + exp(x)) overflows where exp does: use `F.softplus(x)`", fix=fix)
+        ctx.report(self, node, "log(1 + exp(x)) overflows where exp does: use `F.softplus(x)`", fix=fix, fix_note=note)
 
 
 _WHOLE = frozenset(

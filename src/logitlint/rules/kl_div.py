@@ -13,7 +13,7 @@ from logitlint.diagnostics import FixClass, Severity
 from logitlint.rules.base import Invalid, LossInputRule, LossRule, Rule
 from logitlint.rules.common import loss_name, related_for, set_keyword
 from logitlint.rules.log_softmax import log_argument
-from logitlint.rules.rewrite import describe, renamed, visible_logits
+from logitlint.rules.rewrite import describe, hidden_reason, renamed, visible_logits
 
 if TYPE_CHECKING:
     from logitlint.analysis.losses import LossCall
@@ -83,7 +83,7 @@ loss = F.kl_div(F.log_softmax(student, dim=1), teacher_probs, reduction="batchme
         fix, note = None, None
         if value.source is Source.SOFTMAX:
             if visible_logits(value, lc.input, ctx) is None:
-                note = "no fix: the softmax is not a clean local expression here"
+                note = hidden_reason(value, lc.input, ctx)
             else:
                 new = renamed(value, "log_softmax", lc.input, ctx)
                 if new is not None:

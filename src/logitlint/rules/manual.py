@@ -57,8 +57,9 @@ probs = torch.softmax(logits, dim=1)
 ```"""
     fix_safety = (
         "**finite** (safe): the same value (1 ulp) where the original is finite, and finite where it gives "
-        "NaN. Offered only with `keepdim=True` and the same side-effect-free `x` on both sides; without "
-        "`keepdim=True` the finding is reported with no fix."
+        "NaN. Offered only with `keepdim=True` (or over dim 0, where the sum without keepdim broadcasts "
+        "back correctly on every rank) and the same side-effect-free `x` on both sides; otherwise the "
+        "finding is reported with no fix."
     )
     valid = (
         "import torch\np = torch.softmax(x, dim=1)\n",
@@ -107,7 +108,9 @@ probs = torch.softmax(logits, dim=1)
             return
         fix, note = None, None
         logits = visible_logits(value, node.left, ctx)
-        if not syntax.is_true(bound.get("keepdim")):
+        # Without keepdim the sum loses its dim and broadcasting aligns from the right: that is
+        # right only for dim 0 (sum(0) has shape x.shape[1:]), on every rank.
+        if not syntax.is_true(bound.get("keepdim")) and syntax.int_literal(bound.get("dim")) != 0:
             note = "no fix: without keepdim=True the division does not normalise over the dim (check it)"
         elif logits is None or not value.producer.reusable:
             note = "no fix: the exponent is not a side-effect-free local expression"

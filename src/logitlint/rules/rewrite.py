@@ -44,6 +44,8 @@ def hidden_reason(value: Tensor, node: cst.BaseExpression, ctx: RuleContext) -> 
     made = f"`{ctx.source(producer.call, unit=producer.unit)}`"
     if producer.operand is None:
         return f"no fix: the logits {made} was given are not known"
+    if value.via is Via.STEPS:
+        return "no fix: the value passes through methods (`.detach()`, `.float()`, `.view()`...) the fix would have to keep"
     if value.via is not Via.VARIABLE or not isinstance(node, cst.Name):
         return f"no fix: the probabilities from {made} pass through more steps before this use"
     if not producer.reusable:
@@ -58,7 +60,7 @@ def hidden_reason(value: Tensor, node: cst.BaseExpression, ctx: RuleContext) -> 
         changed = ctx.rebound_since(producer)
         what = f"`{changed[0]}` is" if changed else "the names it reads are"
         return f"no fix: {what} assigned again between {made} and this use"
-    return "no fix: the probabilities are made inside a `with` block (no_grad, autocast) and used outside it"
+    return f"no fix: the {producer.op} is made inside a `with` block (no_grad, autocast) and used outside it"
 
 
 def contexts_around(unit: ParsedUnit, node: cst.CSTNode) -> frozenset[int]:

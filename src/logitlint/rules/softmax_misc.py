@@ -234,6 +234,7 @@ pred = logits.argmax(dim=1)
             return
         fix = None
         logits = visible_logits(value, probs, ctx)
+        note = hidden_reason(value, probs, ctx) if logits is None or value.producer is None else None
         if logits is not None and value.producer is not None:
             atom = qual is None  # the receiver of .argmax(...)
             fix = ctx.fix(
@@ -246,5 +247,5 @@ pred = logits.argmax(dim=1)
             node,
             "argmax of softmax over the same dim: softmax keeps the order, take argmax of the logits",
             fix=fix,
-            fix_note=None if fix is not None else hidden_reason(value, probs, ctx),
+            fix_note=note,
         )
