@@ -153,6 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--diff", action="store_true", help="print a unified diff instead of writing; exit 1 if anything would change"
     )
     fix.add_argument("--show-fixes", action="store_true", help="list every fix applied")
+    fix.add_argument(
+        "--prove",
+        action="store_true",
+        help="before writing, evaluate each fix's original and rewritten expression with torch on generated "
+        "tensors (ranks 1-4, float32/float64, moderate, small and extreme scales) and write it only if its "
+        "class holds; print what was measured per fix. Expressions that call anything but known torch "
+        "functions are 'not provable here' and not written. Needs torch: pip install 'logitlint[prove]'",
+    )
     fix.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format for what remains")
 
     rule = sub.add_parser("rule", help="explain a rule", description="Print a rule's documentation.")
@@ -224,6 +232,8 @@ def _main(argv: Sequence[str] | None) -> int:
             config.cache_dir = Path(args.cache_dir) if args.cache_dir else _cache_root(config, args.paths)
         if args.command == "check":
             return cmd_check(args, config)
+        if args.prove:
+            return cmd_fix_proved(args, config)
         return cmd_fix(args, config)
     except ConfigError as exc:
         print(f"logitlint: error: {exc}", file=sys.stderr)
@@ -327,6 +337,23 @@ def cmd_fix(args, config: RunConfig) -> int:
     if any(r.error is not None for r in reports):
         return 2
     return 1 if any(r.diagnostics for r in reports) else 0
+
+
+def cmd_fix_proved(args, config: RunConfig) -> int:
+    """``fix --prove``: torch is imported here only, and only for this flag."""
+    from logitlint.prove import INSTALL_HINT, torch_problem
+
+    problem = torch_problem()
+    if problem is not None:
+        print(f"{INSTALL_HINT}\n  ({problem})", file=sys.stderr)
+        return 2
+    from logitlint.prove.session import ProveSession
+
+    session = ProveSession(unsafe=config.unsafe_fixes)
+    config.fix_filter, config.jobs, config.cache_dir = session, 1, None  # verdicts in this process, all fresh
+    code = cmd_fix(args, config)
+    session.print_summary()
+    return code
 
 
 def _print_errors(reports: Sequence[FileReport]) -> None:

@@ -11,6 +11,7 @@ import signal
 import stat
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -65,6 +66,9 @@ class RunConfig:
     jobs: int | None = None  # worker processes (default: the CPU count)
     cache_dir: Path | None = None  # None: no cache
     progress: bool = False
+    # fix runs: (text, path, diagnostics) -> diagnostics, called on each round's findings before the
+    # fixer picks fixes (``fix --prove`` strips the fixes it cannot prove)
+    fix_filter: Callable[[str, str, list[Diagnostic]], list[Diagnostic]] | None = None
     _configs: dict[Path, Config] = field(default_factory=dict, repr=False)
 
     def config_for(self, path: str | Path) -> Config:
@@ -148,7 +152,18 @@ class _Checker:
         return diagnostics
 
 
-def _checker(path: str, config: RunConfig) -> _Checker:
+class _FilteredChecker(_Checker):
+    """A fix run's checker whose findings pass through ``RunConfig.fix_filter``."""
+
+    def __call__(self, text: str) -> list[Diagnostic]:
+        return self.fix_filter(text, self.path, super().__call__(text))
+
+
+def _checker(path: str, config: RunConfig, *, fixing: bool = False) -> _Checker:
+    if fixing and config.fix_filter is not None:
+        checker = _FilteredChecker(path, config)
+        checker.fix_filter = config.fix_filter
+        return checker
     return _Checker(path, config)
 
 
@@ -210,7 +225,7 @@ def fix_text(source: Source, path: str, config: RunConfig, *, notebook: bool = F
     from logitlint.engine import SyntaxErrorInFile
     from logitlint.fixer import fix_source
 
-    check = _checker(path, config)
+    check = _checker(path, config, fixing=True)
     unsafe = config.unsafe_fixes(path)
     try:
         if notebook:
