@@ -307,8 +307,10 @@ def _keyword_role(name: str | None, slots: tuple[str, ...]) -> str:
         return "positive" if "positive" in slots else "class_weight"
     if name == "pos_weight":
         return "positive"
-    if name == "target":
-        return "class_target"
+    if name == "input" and slots:
+        return slots[0]
+    if name == "target" and len(slots) > 1:
+        return slots[1]
     return "value"
 
 

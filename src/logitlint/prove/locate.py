@@ -250,6 +250,11 @@ def _declares_global(node: ast.AST, name: str) -> bool:
 
 def _same_block_later(program: Program, stmt: ast.stmt, use: ast.AST) -> bool:
     owner = program.parent(stmt)
+    # ``with torch.no_grad():`` always runs its body: an assignment there reaches what follows
+    while isinstance(owner, ast.With) and all(_is_no_grad(i.context_expr) for i in owner.items):
+        if _inside(program, use, owner):
+            break
+        stmt, owner = owner, program.parent(owner)
     for field_name in ("body", "orelse", "finalbody"):
         block = getattr(owner, field_name, None)
         if isinstance(block, list) and any(s is stmt for s in block):

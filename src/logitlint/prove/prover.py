@@ -37,7 +37,9 @@ def prove(text: str, diagnostic: Diagnostic) -> Verdict:
     if fix_class is FixClass.BUG_FIX and diagnostic.code not in INTENTS:
         return Verdict(UNPROVABLE, f"no stated intent for {diagnostic.code} to compare the rewrite with")
     try:
-        pair = compared_pair(text, diagnostic, whole=fix_class is FixClass.BUG_FIX)
+        # bug-fix and exact claims are about the result (the loss, the argmax); the others about the
+        # values where the rewrite acts, compared as tightly as possible
+        pair = compared_pair(text, diagnostic, whole=fix_class in (FixClass.BUG_FIX, FixClass.EXACT))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return _measure(pair, diagnostic.code, fix_class)
