@@ -189,6 +189,31 @@ def test_prove_without_torch_says_how_to_install_and_exits_2(tmp_path):
 
 def test_help_documents_prove():
     result = run_cli("fix", "--help")
-    assert "--prove" in result.stdout
-    assert "not provable here" in result.stdout
-    assert "logitlint[prove]" in result.stdout
+    text = " ".join(result.stdout.split())
+    assert "--prove" in text
+    assert "are 'not provable here' and not written" in text
+    assert "pip install 'logitlint[prove]'" in text
+
+
+REBOUND = '''\
+import torch
+
+
+def normalise(video, text, temperature):
+    similarity = torch.matmul(video, text.T)
+    if temperature is not None:
+        similarity /= temperature
+    weights = torch.exp(similarity)
+    weights = weights / torch.sum(weights, dim=0, keepdims=True)
+    return weights
+'''
+
+
+def test_a_name_rebound_from_itself_is_read_before_the_rebinding(tmp_path):
+    """transformers' videoprism: `w = exp(s)` then `w = w / w.sum(0)`: the right side reads the first
+    value (a prover that followed the rebinding itself refuted this correct fix)."""
+    target = tmp_path / "sim.py"
+    target.write_text(REBOUND)
+    result = run_cli("fix", "--prove", target.name, cwd=tmp_path)
+    assert "LGT206 sim.py:9:15: [finite] proved: values equal to the original to" in result.stderr, result.stderr
+    assert "weights = torch.softmax(similarity, dim=0)" in target.read_text()

@@ -37,6 +37,7 @@ examples:
   logitlint check . --format sarif        for GitHub code scanning
   logitlint fix src/ --diff               show what `fix` would change, change nothing
   logitlint fix src/ --unsafe-fixes       also apply bug-fix and value-change fixes
+  logitlint fix src/ --prove              write only the fixes torch measurements prove
   logitlint rule LGT101                   explain a rule
 """
 

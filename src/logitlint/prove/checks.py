@@ -1,14 +1,16 @@
 """Does a fix's class hold on one trial? The measurements behind each verdict.
 
 Differences are normalised as the spec measures them: |a - b| / max(|ref|, 1), on positions where
-the reference is finite. Tolerances (moderate and small inputs): float32 2e-5, float64 1e-10; 16×
-that on extreme inputs where a class compares values there (bug-fix).
-- exact: at most 2 ulp-sized steps from the original on every input (values; gradients 8), and
-  non-finite exactly where the original is.
-- finite / precision: within tolerance of the original evaluated in float64 on moderate and small
-  inputs (values and gradients); on extreme inputs finite wherever the original is.
-- bug-fix: within tolerance of the float64 intent (the original as its author meant it) on every
-  input, values and gradients, and finite wherever the intent is.
+both are finite. Tolerances: float32 2e-5, float64 1e-10 (16x that on extreme inputs, where only
+bug-fix compares values). Every comparison is made in the trial's dtype, so rounding upstream of
+the fix (shared by both sides) cannot pass for a change the fix made.
+- exact: at most 2 machine epsilons from the original on every input (gradients 8), non-finite
+  exactly where the original is; indices (argmax) equal. Small (1e-4, 1e-7) scales are skipped:
+  they are near-ties, the documented exception.
+- finite / precision: within tolerance of the original on moderate and small inputs, values and
+  gradients; on extreme inputs finite (values and gradients) wherever the original is.
+- bug-fix: within tolerance of the intent (the original as its author meant it, see interpret.py)
+  on every input, values and gradients, and finite wherever the intent is.
 - value-change: within 1e-3 of the original at randn scale; never NaN where the original is not.
 """
 

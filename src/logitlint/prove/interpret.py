@@ -43,6 +43,8 @@ _COMPARE: dict[type, Callable] = {
     ast.NotEq: operator.ne,
 }
 MAX_DEPTH = 40  # inlined assignments followed back
+# What torch raises on inputs that do not fit (a trial the original itself cannot run).
+TORCH_ERRORS = (RuntimeError, TypeError, ValueError, IndexError, ZeroDivisionError, NotImplementedError)
 
 # The role a free name plays, from the slot it fills: the generator makes a tensor that fits.
 _LOSS_SLOTS = {
@@ -72,8 +74,18 @@ _SIGMOID = {"torch.sigmoid", "torch.special.expit", "torch.nn.functional.sigmoid
 class Interpreter:
     """Evaluates expressions of one program; ``names`` gives a free name's generated tensor."""
 
-    def __init__(self, program: Program, names: Callable[[str, str], object], *, intent: str | None = None):
+    def __init__(
+        self,
+        program: Program,
+        names: Callable[[str, str], object],
+        *,
+        intent: str | None = None,
+        opaque_errors: bool = False,
+    ):
         self.program = program
+        # when definitions cannot run on generated inputs at all (``x.view(batch, -1)`` with a
+        # generated ``batch``), their names stand for generated tensors too
+        self.opaque_errors = opaque_errors
         self.names = names
         self.intent = intent
         self.imports = torch_imports(program)
@@ -106,7 +118,9 @@ class Interpreter:
         if binding is not None:
             try:
                 return self._bound(node, binding, role)
-            except NotProvable:
+            except (NotProvable, *TORCH_ERRORS) as exc:
+                if not isinstance(exc, NotProvable) and not self.opaque_errors:
+                    raise
                 # ``logits = model(x)``: the compared expressions do not call the model, they use its
                 # output, which both sides share. The name stands for a generated tensor, provided
                 # the fix leaves its definition as it is.
@@ -117,6 +131,15 @@ class Interpreter:
         if node.id in BUILTINS and not self._locally_bound(node.id):
             return _Builtin(node.id)
         return self.names(node.id, role)
+
+    def _free(self, node: ast.expr) -> bool:
+        """A name nothing here defines (a parameter, a loop variable): what it holds is unknown."""
+        return (
+            isinstance(node, ast.Name)
+            and node.id != "self"
+            and node.id not in self.imports
+            and binding_of(self.program, node) is None
+        )
 
     def _locally_bound(self, name: str) -> bool:
         return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store) for n in ast.walk(self.program.tree))
@@ -145,6 +168,8 @@ class Interpreter:
             return self._bound(node, binding, role)
         if isinstance(node.value, ast.Name) and node.value.id == "self":
             return self.names(f"self.{node.attr}", role)
+        if node.attr not in ATTRIBUTES and node.attr not in METHODS and self._free(node.value):
+            return self.names(ast.unparse(node), role)  # ``outputs.logits``: a field of something unknown
         base = self.eval(node.value, "value")
         if isinstance(base, _Torch):
             qualname = canonical(f"{base.qualname}.{node.attr}")
@@ -191,6 +216,8 @@ class Interpreter:
         return _COMPARE[type(node.ops[0])](self.eval(node.left), self.eval(node.comparators[0]))
 
     def _Subscript(self, node: ast.Subscript, role: str) -> object:
+        if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+            return self.names(ast.unparse(node), role)  # ``outputs["logits"]``: an entry of a mapping
         return self.eval(node.value, role)[self.eval(node.slice)]
 
     def _Slice(self, node: ast.Slice, role: str) -> object:

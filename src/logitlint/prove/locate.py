@@ -206,7 +206,18 @@ def binding_of(program: Program, name: ast.Name) -> Binding | None:
     stores = [n for n in _walk_scope(scope) if _stores(n, name.id)]
     if not stores and scope is not program.tree:
         return _module_constant(program, name.id)
-    earlier = [n for n in stores if program.range(n)[0] < use]
+    earlier = []
+    for store in stores:
+        stmt = next((a for a in program.ancestors(store) if isinstance(a, ast.stmt)), None)
+        if stmt is None:
+            return None
+        start, end = program.range(stmt)
+        if start <= use < end:
+            if _compound(stmt):  # a loop variable, a ``with ... as`` name, a walrus: unknown here
+                return None
+            continue  # ``x = x / x.sum()``: the right side reads the value from before
+        if end <= use:
+            earlier.append(store)
     if not earlier:
         return None
     last = max(earlier, key=lambda n: program.range(n)[0])

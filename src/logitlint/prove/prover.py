@@ -12,13 +12,12 @@ import torch
 from logitlint.diagnostics import Diagnostic, FixClass
 from logitlint.prove.checks import Side, Tally, record, summary
 from logitlint.prove.inputs import Inputs, Trial, trials
-from logitlint.prove.interpret import Interpreter
+from logitlint.prove.interpret import TORCH_ERRORS, Interpreter
 from logitlint.prove.locate import NotProvable, Program, compared_pair
 
 PROVED, REFUTED, UNPROVABLE = "proved", "refuted", "not provable here"
 # Bug-fix rules whose intent the interpreter knows (interpret.Interpreter._intended_loss).
 INTENTS = frozenset({"LGT101", "LGT102", "LGT103", "LGT104", "LGT105", "LGT106", "LGT108", "LGT203"})
-_TORCH_ERRORS = (RuntimeError, TypeError, ValueError, IndexError, ZeroDivisionError, NotImplementedError)
 
 
 @dataclass(frozen=True)
@@ -42,14 +41,20 @@ def prove(text: str, diagnostic: Diagnostic) -> Verdict:
         pair = compared_pair(text, diagnostic, whole=fix_class in (FixClass.BUG_FIX, FixClass.EXACT))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return _measure(pair, diagnostic.code, fix_class)
+            verdict = _measure(pair, diagnostic.code, fix_class)
+            if verdict.status == UNPROVABLE and verdict.detail.startswith(_NEVER_RUNS):
+                verdict = _measure(pair, diagnostic.code, fix_class, opaque_errors=True)
+            return verdict
     except NotProvable as exc:
         return Verdict(UNPROVABLE, str(exc))
     except RecursionError:
         return Verdict(UNPROVABLE, "the expression is too deep")
 
 
-def _measure(pair, code: str, fix_class: FixClass) -> Verdict:
+_NEVER_RUNS = "the original raises on every generated input"
+
+
+def _measure(pair, code: str, fix_class: FixClass, *, opaque_errors: bool = False) -> Verdict:
     tally = Tally(fix_class)
     first_error: str | None = None
     varied = False  # does any name have a second form (probability targets, (C,) factors)?
@@ -60,33 +65,35 @@ def _measure(pair, code: str, fix_class: FixClass) -> Verdict:
             continue  # logits 1e-7 apart are near-ties, the documented exception of exact fixes
         inputs = Inputs(trial)
         try:
-            original = _run(pair.original, pair.before, inputs)
-        except _TORCH_ERRORS as exc:
+            original = _run(pair.original, pair.before, inputs, opaque_errors=opaque_errors)
+        except TORCH_ERRORS as exc:
             tally.skipped += 1
             first_error = first_error or f"{type(exc).__name__}: {_short(exc)}"
             varied = varied or inputs.varied
             continue
         varied = varied or inputs.varied
         try:
-            rewrite = _run(pair.fixed, pair.after, inputs)
-        except _TORCH_ERRORS as exc:
+            rewrite = _run(pair.fixed, pair.after, inputs, opaque_errors=opaque_errors)
+        except TORCH_ERRORS as exc:
             tally.fail(trial, f"the rewrite raises {type(exc).__name__} ({_short(exc)}) where the original runs")
             break
         reference = None
         if fix_class is FixClass.BUG_FIX:  # in the trial's dtype: rounding upstream of the fix is shared
-            reference = _run(pair.original, pair.before, inputs.same(), intent=code)
+            reference = _run(pair.original, pair.before, inputs.same(), intent=code, opaque_errors=opaque_errors)
         record(tally, trial, original, rewrite, reference)
         if tally.failure:
             break
     if tally.failure:
         return Verdict(REFUTED, tally.failure)
     if tally.inputs == 0:
-        return Verdict(UNPROVABLE, f"the original raises on every generated input ({first_error})")
+        return Verdict(UNPROVABLE, f"{_NEVER_RUNS} ({first_error})")
     return Verdict(PROVED, summary(tally))
 
 
-def _run(program: Program, node: ast.expr, inputs: Inputs, *, intent: str | None = None) -> Side:
-    interpreter = Interpreter(program, inputs, intent=intent)
+def _run(
+    program: Program, node: ast.expr, inputs: Inputs, *, intent: str | None = None, opaque_errors: bool = False
+) -> Side:
+    interpreter = Interpreter(program, inputs, intent=intent, opaque_errors=opaque_errors)
     value = interpreter.evaluate(node, no_grad=program.under_no_grad(node))
     if isinstance(value, (bool, int, float)):
         value = torch.tensor(value)
