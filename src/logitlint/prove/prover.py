@@ -32,6 +32,7 @@ class Verdict:
 
 def prove(text: str, diagnostic: Diagnostic) -> Verdict:
     assert diagnostic.fix is not None
+    torch.set_num_threads(1)  # tensors of 5 to 120 entries: threads cost more than they give
     fix_class = diagnostic.fix.fix_class
     if fix_class is FixClass.BUG_FIX and diagnostic.code not in INTENTS:
         return Verdict(UNPROVABLE, f"no stated intent for {diagnostic.code} to compare the rewrite with")
