@@ -49,6 +49,7 @@ examples:
   logitlint check . --statistics          count findings by rule
   logitlint check . --add-noqa            adopt on an existing code base: silence today's findings
   logitlint check . --watch               check again whenever a file changes
+  logitlint fix src/ --prove              write only the fixes torch measurements prove
   logitlint rule LGT101                   explain a rule
 """
 SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
@@ -236,6 +237,14 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     fix.set_defaults(fix=True, add_noqa=False)  # `fix` is `check --fix`
+    fix.add_argument(
+        "--prove",
+        action="store_true",
+        help="before writing, evaluate each fix's original and rewritten expression with torch on generated "
+        "tensors (ranks 1-4, float32/float64, moderate, small and extreme scales) and write it only if its "
+        "class holds; print what was measured per fix. Expressions that call anything but known torch "
+        "functions are 'not provable here' and not written. Needs torch: pip install 'logitlint[prove]'",
+    )
 
     rule = sub.add_parser("rule", help="explain a rule", description="Print a rule's documentation.")
     rule.add_argument("code", help="a rule code (LGT101) or name (softmax-into-cross-entropy)")
@@ -328,6 +337,8 @@ def _run_once(args) -> int:
             return cmd_show_files(args, config)
         if args.add_noqa:
             return cmd_add_noqa(args, config)
+        if getattr(args, "prove", False):
+            return cmd_fix_proved(args, config)
         if args.fix or args.diff:
             return cmd_fix(args, config)
         return cmd_check(args, config)
@@ -524,6 +535,23 @@ def _report_counts(args, reports: Sequence[FileReport], started: float) -> None:
         f"({skipped} skipped by the prefilter: no PyTorch loss code; {errors} could not be checked)",
         file=sys.stderr,
     )
+
+
+def cmd_fix_proved(args, config: RunConfig) -> int:
+    """``fix --prove``: torch is imported here only, and only for this flag."""
+    from logitlint.prove import INSTALL_HINT, torch_problem
+
+    problem = torch_problem()
+    if problem is not None:
+        print(f"{INSTALL_HINT}\n  ({problem})", file=sys.stderr)
+        return 2
+    from logitlint.prove.session import ProveSession
+
+    session = ProveSession(unsafe=config.unsafe_fixes)
+    config.fix_filter, config.jobs, config.cache_dir = session, 1, None  # verdicts in this process, all fresh
+    code = cmd_fix(args, config)
+    session.print_summary()
+    return code
 
 
 def _print_errors(reports: Sequence[FileReport]) -> None:

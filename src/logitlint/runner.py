@@ -11,6 +11,7 @@ import signal
 import stat
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -67,6 +68,9 @@ class RunConfig:
     progress: bool = False
     # --config FILE / --isolated: this configuration for every file, none discovered
     base: Config | None = None
+    # fix runs: (text, path, diagnostics) -> diagnostics, called on each round's findings before the
+    # fixer picks fixes (``fix --prove`` strips the fixes it cannot prove)
+    fix_filter: Callable[[str, str, list[Diagnostic]], list[Diagnostic]] | None = None
     _configs: dict[Path, Config] = field(default_factory=dict, repr=False)
 
     def config_for(self, path: str | Path) -> Config:
@@ -141,6 +145,8 @@ class _Checker:
 
     def __init__(self, path: str, config: RunConfig) -> None:
         self.path, self.settings, self.skipped = path, config.settings(path), False
+        # a fix run's filter (``RunConfig.fix_filter``: ``fix --prove`` strips the fixes it cannot prove)
+        self.fix_filter: Callable[[str, str, list[Diagnostic]], list[Diagnostic]] | None = None
 
     def __call__(self, text: str) -> list[Diagnostic]:
         from logitlint.engine import FileCheck
@@ -148,7 +154,7 @@ class _Checker:
         run = FileCheck(text, self.path, self.settings)
         diagnostics = run.run()
         self.skipped = run.skipped
-        return diagnostics
+        return diagnostics if self.fix_filter is None else self.fix_filter(text, self.path, diagnostics)
 
 
 class _CellsChecker(_Checker):
@@ -163,8 +169,11 @@ class _CellsChecker(_Checker):
         return super().__call__(text)
 
 
-def _checker(path: str, config: RunConfig) -> _Checker:
-    return _Checker(path, config)
+def _checker(path: str, config: RunConfig, *, fixing: bool = False) -> _Checker:
+    checker = _Checker(path, config)
+    if fixing:
+        checker.fix_filter = config.fix_filter
+    return checker
 
 
 def _syntax_error(path: str, exc, book=None) -> FileError:
@@ -226,7 +235,7 @@ def fix_text(source: Source, path: str, config: RunConfig, *, notebook: bool = F
     from logitlint.engine import SyntaxErrorInFile
     from logitlint.fixer import fix_source
 
-    check = _checker(path, config)
+    check = _checker(path, config, fixing=True)
     unsafe = config.unsafe_fixes(path)
     book = None
     try:
@@ -236,6 +245,7 @@ def fix_text(source: Source, path: str, config: RunConfig, *, notebook: bool = F
             try:
                 book = Notebook.parse(source.text)
                 check = _CellsChecker(path, config, book)
+                check.fix_filter = config.fix_filter
                 outcome = fix_source(book.virtual, check, unsafe=unsafe)
                 fixed = book.with_virtual(outcome.text)
             except NotebookError as exc:
