@@ -7,6 +7,7 @@ import ast
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -22,7 +23,7 @@ from logitlint.analysis.values import FunctionValue, LossObject, Origin, Value, 
 from logitlint.diagnostics import Diagnostic, Edit, Fix, FixClass, Related, Severity, Span
 from logitlint.limits import check_parseable
 from logitlint.noqa import Noqa
-from logitlint.outline import FullOutline, Item, Outline, UnitParseError
+from logitlint.outline import SOFTMAX_CALLABLES, SOFTMAX_NODIM, FullOutline, Item, Outline, UnitParseError
 from logitlint.rules import Rule, all_rules
 from logitlint.rules.base import LossRule
 
@@ -181,11 +182,15 @@ class FileCheck:
         return sorted(diagnostics, key=Diagnostic.sort_key)
 
     def _outline(self, whole: bool) -> Outline:
-        cache, path = self.settings.parse_cache, self.path
-        return FullOutline(self.text, cache=cache, path=path) if whole else Outline(self.text, cache=cache, path=path)
+        cache, path, project = self.settings.parse_cache, self.path, self.settings.project
+        if whole:
+            return FullOutline(self.text, cache=cache, path=path)
+        if cache is None and project is not None:  # one scan (and parse) of the file when imported too
+            return project.index.outline(project.path, self.text)
+        return Outline(self.text, cache=cache, path=path)
 
     def _may_matter(self, outline: Outline) -> bool:
-        if outline.tokens & self.required:
+        if outline.has_tokens(self.required):
             return True
         project = self.settings.project
         return project is not None and project.imports_loss_entry(self._context(outline))
@@ -252,7 +257,20 @@ class FileCheck:
             self._walk_module(outline)
 
     def _consumer(self, item: Item, watched: set[str]) -> bool:
-        return bool(item.tokens & self.required) or self._mentions(item, watched)
+        return (bool(item.tokens & self.required) and self.screen(item)) or self._mentions(item, watched)
+
+    def screen(self, item: Item) -> bool:
+        """Does a rule's word occur in the code of a unit whose text has one (not only in its comments
+        and docstrings)? Asked of each candidate unit before LibCST parses it; classes are screened
+        member by member."""
+        if item.kind == "class":
+            return True
+        words = getattr(item, "code_words", None)
+        if words is None:
+            return True
+        if not words.isdisjoint(self.required):
+            return True
+        return SOFTMAX_NODIM in item.tokens & self.required and not words.isdisjoint(SOFTMAX_CALLABLES)
 
     @staticmethod
     def _mentions(item: Item, words: Iterable[str]) -> bool:
@@ -412,6 +430,18 @@ def _self_attributes(stmt: cst.BaseStatement) -> set[str]:
                 if isinstance(c, (cst.BaseStatement, cst.BaseSuite, cst.BaseSmallStatement))
             )
     return found
+
+
+@lru_cache(maxsize=1)
+def _all_required() -> frozenset[str]:
+    return frozenset().union(*(r.requires for r in all_rules()))
+
+
+def may_report(text: str, rules: Sequence[Rule] | None = None) -> bool:
+    """The file gate of a check without a project (the flake8 plugin's): could any rule report in
+    ``text``? A rule's words must occur as whole words; substring tests decide most files."""
+    required = _all_required() if rules is None else frozenset().union(*(r.requires for r in rules))
+    return Outline(text).has_tokens(required)
 
 
 def check_source(text: str, path: str = "<stdin>", settings: CheckSettings | None = None) -> list[Diagnostic]:
