@@ -259,6 +259,14 @@ class LazyItem(Item):
         return i < len(positions) and positions[i] < self.end
 
     @cached_property
+    def code_tokens(self) -> frozenset[str]:
+        """The unit's vocabulary words that may be code: those in a comment, or in a triple-quoted
+        string without an ``f`` prefix (docstrings), are left out. Read from the positions already
+        scanned (no parse); where it cannot tell, a word counts as code."""
+        outline = self.outline
+        return frozenset(word for pos, word in outline.tokens_at(self.start, self.end) if outline.may_be_code(pos))
+
+    @cached_property
     def code_words(self) -> frozenset[str] | None:
         """The vocabulary words the unit's code uses (names, attributes, keywords, and strings other
         than docstrings), read with ``ast``: a word only in a comment or a docstring is not there.
@@ -412,6 +420,7 @@ class Outline:
         self.path = path
         self.cache = cache
         self.parsed_lines = 0
+        self._has: dict[frozenset[str], bool] = {}
         self._line_starts: list[int] | None = None
         self._words: dict[str, list[int]] = {}
 
@@ -435,7 +444,10 @@ class Outline:
 
     def has_tokens(self, words: frozenset[str]) -> bool:
         """Does a word of ``words`` occur as a whole word? (the scan runs only if a substring does)"""
-        return self.may_contain(words) and bool(self.tokens & words)
+        found = self._has.get(words)
+        if found is None:
+            found = self._has[words] = self.may_contain(words) and bool(self.tokens & words)
+        return found
 
     def mentions_word(self, word: str) -> bool:
         return bool(self.word_positions(word))
@@ -446,6 +458,28 @@ class Outline:
         if found is None:
             found = self._words[word] = word_offsets(self.text, word)
         return found
+
+    def tokens_at(self, start: int, end: int) -> list[tuple[int, str]]:
+        lo = bisect.bisect_left(self._token_offsets, start)
+        hi = bisect.bisect_left(self._token_offsets, end)
+        return self._token_list[lo:hi]
+
+    def may_be_code(self, pos: int) -> bool:
+        """False if the text at ``pos`` is certainly in a comment or in a triple-quoted string that
+        is not an f-string (so no rule can act on it)."""
+        text = self.text
+        line_start = text.rfind("\n", 0, pos) + 1
+        before = text[line_start:pos]
+        if "#" in before and not any(q in before[: before.index("#")] for q in "'\""):
+            return False  # a comment (no quote before its '#', so the '#' is not in a string)
+        spans = self._strings
+        i = bisect.bisect_right(spans, pos)
+        if i % 2 == 0:
+            return True
+        opening = prefix = spans[i - 1]
+        while prefix > 0 and text[prefix - 1].isalpha():
+            prefix -= 1
+        return "f" in text[prefix:opening].lower()  # an f-string holds code
 
     def tokens_between(self, start: int, end: int) -> frozenset[str]:
         lo = bisect.bisect_left(self._token_offsets, start)
@@ -581,7 +615,9 @@ def code_words(text: str, *, wrapped: bool = False) -> frozenset[str] | None:
         elif kind is ast.Global or kind is ast.Nonlocal:
             words.update(node.names)  # type: ignore[attr-defined]
             words.add("global" if kind is ast.Global else "nonlocal")
-    return frozenset(words & VOCABULARY)
+    if not words.isdisjoint(SOFTMAX_CALLABLES):
+        words.add(SOFTMAX_NODIM)  # its arguments are not looked at here: it may be a call without dim
+    return frozenset(words & (VOCABULARY | {SOFTMAX_NODIM}))
 
 
 def _ast_dotted(node: ast.expr) -> str | None:
