@@ -14,8 +14,10 @@ measurement, not a test); tests/test_lsp.py runs it with two edits to keep it wo
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import queue
+import re
 import statistics
 import subprocess
 import sys
@@ -24,8 +26,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BAD = "        loss = F.cross_entropy(F.softmax(logits, dim=1), target)  # edited\n"
-GOOD = "        loss = F.cross_entropy(logits, target)  # edited\n"
+# The edited code names its own alias, so a file that rebinds ``F`` (or never imports it) cannot
+# change what the edit means.
+HEADER = "import torch\nimport torch.nn.functional as _latency_F\n\n\n"
+BAD = "        loss = _latency_F.cross_entropy(_latency_F.softmax(logits, dim=1), target)  # edited\n"
+GOOD = "        loss = _latency_F.cross_entropy(logits, target)  # edited\n"
 EDITED_FUNCTION = (
     "class EditedTrainer:\n"
     "    def step(self, model, batch, target):\n"
@@ -37,7 +42,7 @@ EDITED_FUNCTION = (
 
 def generated_module(lines: int) -> str:
     """Realistic material: the fix fixtures' programs, renamed apart and repeated."""
-    header = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n\n"
+    header = HEADER + "import torch.nn as nn\nimport torch.nn.functional as F\n\n\n"
     bodies = []
     for before in sorted((ROOT / "fixtures" / "fixes").glob("*/before.py")):
         body = before.read_text().split('"""', 2)[2]
@@ -46,15 +51,41 @@ def generated_module(lines: int) -> str:
 
 
 def fill(header: str, material: str, lines: int) -> str:
-    chunks, copy = [header], 0
-    while sum(c.count("\n") for c in chunks) < lines:
-        chunks.append(material.replace("def ", f"def v{copy}_").replace("class ", f"class V{copy}"))
+    """``header``, then whole top-level statements of ``material`` (repeated as needed) up to about
+    ``lines`` lines, with the edited class inserted between two statements in the middle. Cutting at
+    statements that ``ast`` found (never at a line that merely starts in column 0, which may close a
+    bracket) keeps any real file valid; ``from __future__`` imports move to the top."""
+    statements = _top_level_statements(material)
+    future = [s for s in statements if s.startswith("from __future__")]
+    body = [s for s in statements if not s.startswith("from __future__")] or ["pass\n"]
+    chunks, count, copy = [], header.count("\n"), 0
+    while count < lines:
+        for statement in body:
+            chunks.append(_RENAME.sub(lambda m, c=copy: f"{m.group(1)}{m.group(2)} {'v' if m.group(2) == 'def' else 'V'}{c}_", statement))
+            count += statement.count("\n")
+            if count >= lines:
+                break
         copy += 1
-    text = "".join(chunks).splitlines(keepends=True)[:lines]
-    middle = len(text) // 2
-    while middle < len(text) and (text[middle][:1].isspace() or not text[middle].strip()):
-        middle += 1  # a top-level boundary, so the inserted class stays valid Python
-    return "".join(text[:middle]) + "\n\n" + EDITED_FUNCTION + "".join(text[middle:])
+    middle = len(chunks) // 2
+    return "".join([*future, header, *chunks[:middle], "\n\n", EDITED_FUNCTION, *chunks[middle:]])
+
+
+_RENAME = re.compile(r"^([ \t]*(?:async[ \t]+)?)(def|class)[ \t]+", re.M)  # each copy defines its own names
+
+
+def _top_level_statements(material: str) -> list[str]:
+    """The source of each top-level statement (its decorators and leading comments included)."""
+    source = material if material.endswith("\n") else material + "\n"
+    lines = source.splitlines(keepends=True)
+    starts = []
+    for node in ast.parse(source).body:
+        decorators = getattr(node, "decorator_list", [])
+        starts.append(min([node.lineno, *(d.lineno for d in decorators)]) - 1)
+    if not starts:
+        return []
+    starts[0] = 0
+    ends = [*starts[1:], len(lines)]
+    return ["".join(lines[a:b]) for a, b in zip(starts, ends)]
 
 
 class Client:
@@ -167,7 +198,7 @@ def main() -> int:
     parser.add_argument("--debounce-ms", type=int, default=150)
     args = parser.parse_args()
     if args.file:
-        text = fill("import torch.nn.functional as F\n", args.file.read_text(), args.lines)
+        text = fill(HEADER, args.file.read_text(), args.lines)
     else:
         text = generated_module(args.lines)
     samples = measure(text, args.edits, args.debounce_ms)

@@ -351,6 +351,26 @@ def test_latency_benchmark_runs():
     assert "2 edits, debounce 150 ms subtracted: median" in result.stdout
 
 
+def test_latency_benchmark_takes_any_real_file(tmp_path):
+    """``--file`` works on a module that never imports ``F`` (or rebinds it), starts with a
+    ``from __future__`` import and closes a bracket in column 0 (a line that is not a statement)."""
+    import subprocess
+
+    module = tmp_path / "real.py"
+    module.write_text(
+        "from __future__ import annotations\n\nimport torch\n\nF = None\nTABLE = {\n    'a': 1,\n}\n"
+        + "".join(f"\n\ndef helper_{i}(x):\n    return x + {i}\n" for i in range(40))
+    )
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "lsp_latency.py"), "--file", str(module), "--edits", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "2 edits, debounce 150 ms subtracted: median" in result.stdout
+
+
 def test_python_lsp_server_flake8_route(tmp_path):
     """The README's other route: python-lsp-server's flake8 plugin shows LGT codes (no quick fixes)."""
     import os

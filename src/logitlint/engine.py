@@ -7,6 +7,7 @@ import ast
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -100,11 +101,15 @@ class FileCheck:
         return sorted(diagnostics, key=Diagnostic.sort_key)
 
     def _outline(self, whole: bool) -> Outline:
-        cache, path = self.settings.parse_cache, self.path
-        return FullOutline(self.text, cache=cache, path=path) if whole else Outline(self.text, cache=cache, path=path)
+        cache, path, project = self.settings.parse_cache, self.path, self.settings.project
+        if whole:
+            return FullOutline(self.text, cache=cache, path=path)
+        if cache is None and project is not None:  # one scan (and parse) of the file when imported too
+            return project.index.outline(project.path, self.text)
+        return Outline(self.text, cache=cache, path=path)
 
     def _may_matter(self, outline: Outline) -> bool:
-        if outline.tokens & self.required:
+        if outline.has_tokens(self.required):
             return True
         project = self.settings.project
         return project is not None and project.imports_loss_entry(self._context(outline))
@@ -171,7 +176,21 @@ class FileCheck:
             self._walk_module(outline)
 
     def _consumer(self, item: Item, watched: set[str]) -> bool:
-        return bool(item.tokens & self.required) or self._mentions(item, watched)
+        return (bool(item.tokens & self.required) and self.screen(item)) or self._mentions(item, watched)
+
+    def screen(self, item: Item) -> bool:
+        """Does a rule's word occur in the code of a unit whose text has one (not only in its comments
+        and docstrings)? Asked of each candidate unit before LibCST parses it; classes are screened
+        member by member."""
+        if item.kind == "class":
+            return True
+        words = getattr(item, "code_tokens", None)
+        if words is None or not words.isdisjoint(self.required):
+            return True
+        # Only in comments and docstrings, by the text: confirmed with ``ast`` (a quote in a comment
+        # can pair triple quotes wrongly), still far cheaper than LibCST and asked of few units.
+        words = item.code_words  # type: ignore[attr-defined]
+        return words is None or not words.isdisjoint(self.required)
 
     @staticmethod
     def _mentions(item: Item, words: Iterable[str]) -> bool:
@@ -323,6 +342,18 @@ def _self_attributes(stmt: cst.BaseStatement) -> set[str]:
                 if isinstance(c, (cst.BaseStatement, cst.BaseSuite, cst.BaseSmallStatement))
             )
     return found
+
+
+@lru_cache(maxsize=1)
+def _all_required() -> frozenset[str]:
+    return frozenset().union(*(r.requires for r in all_rules()))
+
+
+def may_report(text: str, rules: Sequence[Rule] | None = None) -> bool:
+    """The file gate of a check without a project (the flake8 plugin's): could any rule report in
+    ``text``? A rule's words must occur as whole words; substring tests decide most files."""
+    required = _all_required() if rules is None else frozenset().union(*(r.requires for r in rules))
+    return Outline(text).has_tokens(required)
 
 
 def check_source(text: str, path: str = "<stdin>", settings: CheckSettings | None = None) -> list[Diagnostic]:

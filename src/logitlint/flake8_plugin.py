@@ -15,32 +15,7 @@ from typing import Any
 
 from logitlint import __version__
 from logitlint.config import load_config
-from logitlint.engine import CheckSettings, SyntaxErrorInFile, check_source
-from logitlint.outline import VOCABULARY
-
-# Without one of these words a file cannot produce a finding: return before doing any work.
-_WORDS = tuple(
-    sorted(
-        VOCABULARY
-        - {
-            "import",
-            "global",
-            "nonlocal",
-            "sum",
-            "tensor",
-            "Tensor",
-            "keepdim",
-            "Sequential",
-            "add_module",
-            "as_tensor",
-            "FloatTensor",
-            "DoubleTensor",
-            "HalfTensor",
-            "expit",
-        }
-    )
-)
-
+from logitlint.engine import CheckSettings, SyntaxErrorInFile, check_source, may_report
 
 class LogitlintChecker:
     name = "logitlint"
@@ -52,7 +27,7 @@ class LogitlintChecker:
 
     def run(self) -> Iterator[tuple[int, int, str, type[Any]]]:
         text = "".join(self.lines)
-        if not any(word in text for word in _WORDS):
+        if not may_report(text):  # the engine's own gate, before any configuration is read
             return
         real = self.filename not in ("stdin", "-") and os.path.exists(self.filename)
         config = load_config(self.filename if real else os.getcwd())

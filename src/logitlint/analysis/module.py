@@ -7,6 +7,7 @@ the members of the class that mention ``crit`` (see ``logitlint.outline``).
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from collections.abc import Iterator, Sequence
 from functools import cached_property
@@ -70,10 +71,12 @@ class ModuleContext:
     # --- imports -------------------------------------------------------------------------------
     @cached_property
     def import_items(self) -> dict[int, list[tuple[str, str]]]:
-        """Top-level import statements, read with ``ast`` (ten times cheaper than LibCST for them)."""
+        """Top-level import statements, read with ``ast`` (ten times cheaper than LibCST for them),
+        all of a file's in one parse."""
         result: dict[int, list[tuple[str, str]]] = {}
+        pieces: list[tuple[int, str]] = []
         for index, item in enumerate(self.outline.items):
-            if item.kind != "statement" or "import" not in item.tokens:
+            if item.kind != "statement":
                 continue
             text = getattr(item, "text", None)
             if text is None:  # a whole-file parse: the node is at hand
@@ -85,16 +88,11 @@ class ModuleContext:
                 ):
                     result[index] = list(self.cst_import_bindings(node.body[0]))
                 continue
-            if not text.lstrip().startswith(("import ", "from ")):
-                continue
-            try:
-                tree = ast.parse(text)
-            except (SyntaxError, ValueError):
-                continue
-            if len(tree.body) != 1 or not isinstance(tree.body[0], (ast.Import, ast.ImportFrom)):
-                continue
-            result[index] = list(self._ast_import_bindings(tree.body[0]))
-        return result
+            if text.lstrip().startswith(("import ", "from ")):
+                pieces.append((index, text))
+        for index, node in _import_statements(pieces):
+            result[index] = list(self._ast_import_bindings(node))
+        return dict(sorted(result.items()))
 
     def _ast_import_bindings(self, node: ast.Import | ast.ImportFrom) -> Iterator[tuple[str, str]]:
         if isinstance(node, ast.Import):
@@ -304,6 +302,41 @@ class ModuleContext:
 _ASSIGNED_NAME = re.compile(r"(\w+)\s*(?::[^=\n]*)?=(?!=)")
 
 
+def _import_statements(pieces: list[tuple[int, str]]) -> Iterator[tuple[int, ast.Import | ast.ImportFrom]]:
+    """The pieces (item index, text) that are one import statement each, with its node: one parse
+    of them all, or one per piece where that fails (a piece that does not parse is left out)."""
+    starts, lines, joined = [], 1, []
+    for _, text in pieces:
+        starts.append(lines)
+        text = text if text.endswith(("\n", "\r")) else text + "\n"
+        joined.append(text)
+        lines += text.count("\n") if "\r" not in text else len(text.splitlines())
+    try:
+        tree = ast.parse("".join(joined))
+    except (SyntaxError, ValueError):
+        tree = None
+    if tree is not None:
+        found: dict[int, list[ast.stmt]] = {}
+        for node in tree.body:
+            piece = bisect.bisect_right(starts, node.lineno) - 1
+            if node.end_lineno is not None and bisect.bisect_right(starts, node.end_lineno) - 1 != piece:
+                tree = None  # a statement across two pieces: read them one by one
+                break
+            found.setdefault(piece, []).append(node)
+        else:
+            for piece, nodes in sorted(found.items()):
+                if len(nodes) == 1 and isinstance(nodes[0], (ast.Import, ast.ImportFrom)):
+                    yield pieces[piece][0], nodes[0]
+            return
+    for index, text in pieces:
+        try:
+            body = ast.parse(text).body
+        except (SyntaxError, ValueError):
+            continue
+        if len(body) == 1 and isinstance(body[0], (ast.Import, ast.ImportFrom)):
+            yield index, body[0]
+
+
 def _assigned_names_in_text(item: Item) -> set[str]:
     """Names (and attribute names) an item assigns, read from its text (an over-approximation)."""
     text = getattr(item, "text", None)
@@ -434,23 +467,27 @@ class FunctionInfo:
         names += [x.name.value for x in p.kwonly_params]
         return tuple(names)
 
+    @cached_property
+    def _signature(self) -> tuple[tuple[str | None, ...], tuple[str, ...]]:
+        """(decorator names, positional parameter names): from the header text while the body is
+        not parsed (the method is often asked only for its ``self``)."""
+        if self._node is None:
+            found = getattr(self._item, "signature", None)
+            if found is not None:
+                return found
+        decorators = tuple(syntax.dotted_name(d.decorator) for d in self.node.decorators)
+        return decorators, tuple(p.name.value for p in self.params)
+
     @property
     def is_method(self) -> bool:
-        if self.cls is None:
-            return False
-        for dec in self.node.decorators:
-            if syntax.dotted_name(dec.decorator) == "staticmethod":
-                return False
-        return True
+        return self.cls is not None and "staticmethod" not in self._signature[0]
 
     @property
     def self_name(self) -> str | None:
-        if not self.is_method or not self.params:
+        decorators, positional = self._signature
+        if not self.is_method or not positional or "classmethod" in decorators:
             return None
-        for dec in self.node.decorators:
-            if syntax.dotted_name(dec.decorator) == "classmethod":
-                return None
-        return self.params[0].name.value
+        return positional[0]
 
     @cached_property
     def _scope_names(self) -> tuple[set[str], set[str]]:

@@ -10,6 +10,7 @@ Third-party packages (torch itself) are never analysed: only files under the pro
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -21,12 +22,20 @@ from logitlint.analysis.values import Ref, Value
 from logitlint.outline import FullOutline, Outline, UnitParseError
 from logitlint.source import Source, SourceError
 
-MAX_CONTEXTS = 320  # imported modules kept analysed between files, per process
+# Imported modules kept analysed between files, per process, weighed by their source size: the
+# least recently used are forgotten first, so a module every file imports is built once per run.
+MAX_CONTEXT_CHARS = 8_000_000
+MAX_OUTLINES = 64  # cuts of files checked or imported lately (a checked file is often imported next)
 
 
-def module_info(path: Path) -> tuple[str, bool, Path]:
+def module_info(path: Path | str) -> tuple[str, bool, Path]:
     """(dotted module name, is a package ``__init__``, the folder it is importable from)."""
-    path = Path(os.path.abspath(path))
+    return _module_info(os.path.abspath(path))
+
+
+@lru_cache(maxsize=16384)
+def _module_info(absolute: str) -> tuple[str, bool, Path]:
+    path = Path(absolute)
     is_package = path.stem == "__init__"
     package, root = _package_of(path.parent)
     parts = [*package, *([] if is_package else [path.stem])]
@@ -45,8 +54,12 @@ def _package_of(folder: Path) -> tuple[tuple[str, ...], Path]:
 class ProjectIndex:
     def __init__(self, roots: Iterable[Path | str] = ()):
         self.roots = [Path(os.path.abspath(r)) for r in roots]
-        self._contexts: dict[Path, ModuleContext | None] = {}  # modules analysed on demand
+        self._contexts: OrderedDict[Path, ModuleContext | None] = OrderedDict()  # analysed on demand, LRU
+        self._weights: dict[Path, int] = {}  # source characters of each kept context
+        self._weight = 0
         self._files: dict[tuple[str, Path], Path | None] = {}
+        self._found: dict[tuple[str, Path], Path | None] = {}
+        self._outlines: OrderedDict[Path, Outline] = OrderedDict()  # files checked lately, kept for import
         self._whole: set[Path] = set()  # files whose pieces did not parse alone: parsed whole
         self._loss_entries: dict[tuple[str, Path], bool] = {}
         self.edges: dict[Path, set[Path]] = {}  # file -> project files its analysis read
@@ -56,6 +69,12 @@ class ProjectIndex:
 
     def find_module(self, module: str, near: Path) -> Path | None:
         """The project file of a dotted module name, as Python would find it from ``near``."""
+        found = self._found.get((module, near), False)
+        if found is False:
+            found = self._found[(module, near)] = self._find_module(module, near)
+        return found
+
+    def _find_module(self, module: str, near: Path) -> Path | None:
         _, _, root = module_info(near)
         for base in (root, near.parent, *self.roots):
             key = (module, base)
@@ -68,24 +87,47 @@ class ProjectIndex:
     def context(self, path: Path, reader: Path | None = None) -> ModuleContext | None:
         if reader is not None and reader != path:
             self.edges.setdefault(reader, set()).add(path)
-        if path not in self._contexts:
-            self._contexts[path] = None  # a cycle while it is being built reads as "unknown"
-            self._contexts[path] = self._build(path)
-        return self._contexts[path]
+        if path in self._contexts:
+            self._contexts.move_to_end(path)
+            return self._contexts[path]
+        self._contexts[path] = None  # a cycle while it is being built reads as "unknown"
+        built = self._contexts[path] = self._build(path)
+        weight = len(built.outline.text) if built is not None else 0
+        self._weight += weight - self._weights.get(path, 0)
+        self._weights[path] = weight
+        return built
+
+    def outline(self, path: Path, text: str) -> Outline:
+        """The cut of a file: the same object for the file checked and the file imported, so its
+        words are scanned and its units parsed once (units are immutable trees)."""
+        from logitlint.outline import Outline
+
+        path = Path(os.path.abspath(path))
+        found = self._outlines.get(path)
+        if found is None or found.text != text:
+            found = self._outlines[path] = Outline(text, path=str(path))
+        self._outlines.move_to_end(path)
+        while len(self._outlines) > MAX_OUTLINES:
+            self._outlines.popitem(last=False)
+        return found
 
     def forget(self, path: str) -> None:
         """A file changed (saved in the editor): analyse the project's modules afresh."""
-        del path  # any module may have read it: start over, as trim() does
+        del path  # any module may have read it: start over
         self._contexts.clear()
+        self._outlines.clear()
+        self._weights.clear()
+        self._weight = 0
         self._loss_entries.clear()
         self.edges.clear()
 
     def trim(self) -> None:
-        """Between two files: forget every analysed module once there are too many (bounds memory;
-        all at once, so no check ever mixes an old and a new analysis of the same module)."""
-        if len(self._contexts) > MAX_CONTEXTS:
-            self._contexts.clear()
-            self._loss_entries.clear()
+        """Between two files (never during a check): forget the least recently used analysed modules
+        until the kept ones weigh at most MAX_CONTEXT_CHARS. A module read again is rebuilt from the
+        same text, so it answers as before."""
+        while self._weight > MAX_CONTEXT_CHARS and len(self._contexts) > 1:
+            path, _ = self._contexts.popitem(last=False)
+            self._weight -= self._weights.pop(path, 0)
 
     def dependencies_of(self, path: Path) -> set[Path]:
         """Every project file whose analysis a check of ``path`` used (transitively)."""
@@ -108,6 +150,7 @@ class ProjectIndex:
             return False
         self._whole.add(file)
         self._contexts.pop(file, None)
+        self._weight -= self._weights.pop(file, 0)
         return True
 
     def _build(self, path: Path) -> ModuleContext | None:
@@ -120,11 +163,7 @@ class ProjectIndex:
             return None
         name, is_package, _ = module_info(path)
         try:
-            outline = (
-                FullOutline(source.text, path=str(path))
-                if path in self._whole
-                else Outline(source.text, path=str(path))
-            )
+            outline = FullOutline(source.text, path=str(path)) if path in self._whole else self.outline(path, source.text)
         except UnitParseError:
             return None
         return ModuleContext(outline, str(path), module_name=name, is_package=is_package, project=self.view(path))
@@ -171,7 +210,7 @@ class ProjectView:
         if file is None:
             return False
         ctx = self.index.context(file, self.path)
-        if ctx is None or not ctx.outline.tokens & LOSS_WORDS:
+        if ctx is None or not ctx.outline.has_tokens(LOSS_WORDS):
             return False
         if name in ctx.sink_candidates:
             return True
