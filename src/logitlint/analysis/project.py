@@ -100,8 +100,6 @@ class ProjectIndex:
     def outline(self, path: Path, text: str) -> Outline:
         """The cut of a file: the same object for the file checked and the file imported, so its
         words are scanned and its units parsed once (units are immutable trees)."""
-        from logitlint.outline import Outline
-
         path = Path(os.path.abspath(path))
         found = self._outlines.get(path)
         if found is None or found.text != text:
