@@ -15,6 +15,7 @@ import libcst as cst
 from logitlint.analysis import syntax, torchapi
 from logitlint.analysis.values import (
     UNKNOWN,
+    Alternatives,
     ClassValue,
     ExternalModel,
     FunctionValue,
@@ -34,6 +35,7 @@ from logitlint.analysis.values import (
     Value,
     force,
     merge,
+    merge_all,
 )
 
 if TYPE_CHECKING:
@@ -201,8 +203,10 @@ class Evaluator:
                     return value
         if isinstance(base, (SelfValue, Instance, ClassValue)) and hasattr(base.cls, "attr_value"):
             return base.cls.attr_value(attr)
-        if isinstance(base, Sequential) and attr in ("forward",):
-            return base
+        if isinstance(base, (Sequential, LossObject, Layer)) and attr == "forward":
+            return base  # loss.forward(x, y), layer.forward(x): the call itself
+        if isinstance(base, Alternatives):
+            return merge_all([self.attribute(option, attr) for option in base.options])
         if isinstance(base, Tensor) and attr in ("data", "T", "mT"):
             return base.through("steps", keep_dim=attr == "data", keep_producer=False)
         return UNKNOWN
@@ -411,6 +415,8 @@ class Evaluator:
                 value = self.produce(node, last.op, "sequential", node.args[0].value, dim_value=last.dim, layer=last)
                 return from_call(value, "nn.Sequential")
             return self.call(last, node) if not isinstance(last, Sequential) else UNKNOWN
+        if isinstance(callee, Alternatives):
+            return merge_all([self.call(option, node) for option in callee.options])
         if isinstance(callee, ClassValue) and hasattr(callee.cls, "call_value"):
             return Instance(callee.cls)
         if isinstance(callee, (Instance, SelfValue)) and hasattr(callee.cls, "call_value"):
@@ -455,9 +461,12 @@ class Evaluator:
             self.bind(target, receiver.with_override(attr, value))
 
     def _method_value(self, receiver: Value, name: str, node: cst.Call) -> Value:
-        if isinstance(receiver, (LossObject, Layer, Sequential, Instance, ExternalModel)) and name in _MODULE_METHODS:
+        if (
+            isinstance(receiver, (LossObject, Layer, Sequential, Instance, ExternalModel, Alternatives))
+            and name in _MODULE_METHODS
+        ):
             return receiver
-        if isinstance(receiver, (Instance, SelfValue, Sequential, ExternalModel)) and name == "forward":
+        if isinstance(receiver, (Instance, SelfValue, Sequential, ExternalModel, Alternatives)) and name == "forward":
             return self.call(receiver, node)
         if name == "log":
             return self.log_of(receiver, node)

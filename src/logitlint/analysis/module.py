@@ -62,6 +62,23 @@ class Summary:
         return self.returns is UNKNOWN and not self.sinks
 
 
+def relative_module(own: str | None, is_package: bool, module: str | None, level: int) -> str | None:
+    """The absolute name of ``from <level dots><module> import ...`` written in module ``own``."""
+    if level == 0:
+        return module
+    if own is None:
+        return None
+    parts = own.split(".")
+    if not is_package:
+        parts = parts[:-1]
+    if level - 1 > len(parts):
+        return None
+    base = parts[: len(parts) - (level - 1)]
+    if module:
+        base.append(module)
+    return ".".join(base) or None
+
+
 class _Guard:
     """Cycle guard: a fact asked for while it is being computed is UNKNOWN."""
 
@@ -153,19 +170,7 @@ class ModuleContext:
             yield local, f"{base}.{name}"
 
     def resolve_module(self, module: str | None, level: int) -> str | None:
-        if level == 0:
-            return module
-        if self.module_name is None:
-            return None
-        parts = self.module_name.split(".")
-        if not self.is_package:
-            parts = parts[:-1]
-        if level - 1 > len(parts):
-            return None
-        base = parts[: len(parts) - (level - 1)]
-        if module:
-            base.append(module)
-        return ".".join(base) or None
+        return relative_module(self.module_name, self.is_package, module, level)
 
     # --- module-level names --------------------------------------------------------------------
     def global_value(self, name: str) -> Value:

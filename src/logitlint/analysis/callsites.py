@@ -1,0 +1,205 @@
+"""Call sites of project functions and classes, and the facts of their arguments.
+
+A parameter that holds the model, the loss object or an activation takes the facts of the
+arguments at the function's call sites in the project: ``train(model, criterion, loader)`` in
+train.py, called from main.py with ``Net()`` and ``nn.CrossEntropyLoss()``. Each call site is a
+context of its own, so when call sites disagree only the bad ones count (see ``contexts``).
+
+The reverse lookup costs nothing until a function needs it, and little then: project files are read
+once for their import lines (which modules each file imports); only the files that import the
+function's module (and its own file) are searched for its name, and only their units that mention
+the name are parsed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+import libcst as cst
+
+from logitlint.analysis import syntax
+from logitlint.analysis.evaluate import Evaluator
+from logitlint.analysis.module import ClassInfo, FunctionInfo, ModuleContext, relative_module
+from logitlint.analysis.project import ProjectIndex, module_info
+from logitlint.analysis.values import ClassValue, FunctionValue, Origin, Value, force
+
+MAX_FILES = 20_000  # a project larger than this is not searched for callers
+MAX_CALLER_FILES = 40  # files searched for one function's callers
+_SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "build", "dist"})
+_IMPORT_LINE = re.compile(
+    r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)|import[ \t]+([^\n#;]*))", re.M
+)
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """One call of a project function or class, with the values of its arguments."""
+
+    origin: Origin  # the call expression
+    positional: tuple[Value, ...]
+    keywords: tuple[tuple[str, Value], ...]
+
+
+def target_key(target: FunctionInfo | ClassInfo) -> tuple[str, str]:
+    """The same function or class seen from two files' analyses (two ``FunctionInfo`` objects)."""
+    return os.path.abspath(target.ctx.path), target.qualname if isinstance(target, FunctionInfo) else target.name
+
+
+MAX_REMEMBERED = 256  # functions whose call sites are kept between files
+
+
+class CallerIndex:
+    """Which project files import which modules (read once from their import lines), and the call
+    sites found so far. One per ``ProjectIndex`` (``callers(index)``); dropped when it forgets."""
+
+    def __init__(self, index: ProjectIndex):
+        self.index = index
+        self._importers: dict[tuple[Path, ...], dict[str, set[Path]]] = {}
+        self._sites: dict[tuple[str, str], list[CallSite]] = {}
+
+    def _roots(self, near: Path) -> tuple[Path, ...]:
+        if self.index.roots:
+            return tuple(self.index.roots)
+        return (module_info(near)[2],)
+
+    def importers(self, module: str, near: Path) -> set[Path]:
+        roots = self._roots(near)
+        table = self._importers.get(roots)
+        if table is None:
+            table = self._importers[roots] = _import_table(roots)
+        return table.get(module, set())
+
+    def sites(self, target: FunctionInfo | ClassInfo, checking: ModuleContext) -> list[CallSite]:
+        """Every call of ``target`` found in the project (``checking`` is the file being checked,
+        whose own analysis answers for its own calls)."""
+        key = target_key(target)
+        found = self._sites.get(key)
+        if found is None:
+            if len(self._sites) >= MAX_REMEMBERED:
+                self._sites.pop(next(iter(self._sites)))
+            found = self._sites[key] = list(self._find(target, checking))
+        return found
+
+    def _find(self, target: FunctionInfo | ClassInfo, checking: ModuleContext) -> Iterator[CallSite]:
+        own = Path(os.path.abspath(target.ctx.path))
+        module = target.ctx.module_name
+        files: list[Path] = [own]
+        if module:
+            others = self.importers(module, own)
+            files += sorted(p for p in others if p != own)[:MAX_CALLER_FILES]
+        name = target.name
+        key = target_key(target)
+        reader = Path(os.path.abspath(checking.path))
+        for file in files:
+            if file == Path(os.path.abspath(checking.path)):
+                ctx: ModuleContext | None = checking
+            else:
+                ctx = self.index.context(file, reader)
+            if ctx is None or not ctx.outline.mentions_word(name):
+                continue
+            yield from _sites_in(ctx, name, key)
+
+
+def callers(index: ProjectIndex) -> CallerIndex:
+    found = index.extensions.get("callers")
+    if not isinstance(found, CallerIndex):
+        found = index.extensions["callers"] = CallerIndex(index)
+    return found
+
+
+def _sites_in(ctx: ModuleContext, name: str, key: tuple[str, str]) -> Iterator[CallSite]:
+    for item in ctx.outline.items:
+        if not item.mentions(name):
+            continue
+        if item.kind == "class":
+            cls = ctx.class_for_item(item)
+            for member in cls.members:
+                if member.mentions(name):
+                    scope = ctx.function_for_item(member, cls=cls) if member.kind == "function" else None
+                    yield from _calls(ctx, member.statements(), scope, name, key)
+        else:
+            scope = ctx.function_for_item(item) if item.kind == "function" else None
+            yield from _calls(ctx, item.statements(), scope, name, key)
+
+
+def _calls(ctx: ModuleContext, statements, scope: FunctionInfo | None, name: str, key) -> Iterator[CallSite]:
+    for stmt, unit in statements:
+        ev: Evaluator | None = None
+        for node in syntax.descendants(stmt):
+            if not isinstance(node, cst.Call) or _called_name(node.func) != name:
+                continue
+            if any(arg.star for arg in node.args):
+                continue
+            if ev is None:
+                ev = Evaluator(ctx, scope, flow_insensitive=True, unit=unit)
+            callee = force(ev.eval(node.func))
+            found = callee.fn if isinstance(callee, FunctionValue) else getattr(callee, "cls", None)
+            if not isinstance(callee, (FunctionValue, ClassValue)) or target_key(found) != key:
+                continue
+            positional = tuple(ev.eval(a.value) for a in node.args if a.keyword is None)
+            keywords = tuple((a.keyword.value, ev.eval(a.value)) for a in node.args if a.keyword is not None)
+            yield CallSite(Origin("the call", node, unit, path=ctx.path), positional, keywords)
+
+
+def _called_name(func: cst.BaseExpression) -> str | None:
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return None
+
+
+# --- the import table ------------------------------------------------------------------------------
+def project_files(roots: tuple[Path, ...]) -> list[Path]:
+    found: list[Path] = []
+    for root in roots:
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIPPED_DIRS]
+            if "pyvenv.cfg" in files:
+                dirs[:] = []
+                continue
+            found.extend(Path(folder, f) for f in files if f.endswith(".py"))
+            if len(found) > MAX_FILES:
+                return []
+    return found
+
+
+def _import_table(roots: tuple[Path, ...]) -> dict[str, set[Path]]:
+    """module name -> project files that import it (``from a.b import c`` imports a.b and a.b.c)."""
+    table: dict[str, set[Path]] = {}
+    for path in project_files(roots):
+        try:
+            text = path.read_text("utf-8", errors="replace")
+        except OSError:
+            continue
+        if "import" not in text:
+            continue
+        path = Path(os.path.abspath(path))
+        own, is_package, _ = module_info(path)
+        for match in _IMPORT_LINE.finditer(text):
+            source, names, plain = match.groups()
+            for module in _imported(own, is_package, source, names, plain):
+                table.setdefault(module, set()).add(path)
+    return table
+
+
+def _imported(own: str, is_package: bool, source: str | None, names: str | None, plain: str | None) -> Iterator[str]:
+    if plain is not None:
+        for part in plain.split(","):
+            module = part.split(" as ")[0].strip()
+            if module:
+                yield module
+        return
+    assert source is not None and names is not None
+    level = len(source) - len(source.lstrip("."))
+    base = relative_module(own, is_package, source.lstrip(".") or None, level)
+    if base is None:
+        return
+    yield base
+    for part in names.strip("()").replace("\n", ",").split(","):
+        imported = part.split(" as ")[0].strip()
+        if imported.isidentifier():
+            yield f"{base}.{imported}"

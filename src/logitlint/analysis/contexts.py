@@ -1,0 +1,288 @@
+"""Calling contexts: a function walked again with its parameters bound to one call site's arguments.
+
+``def train(model, criterion, loader)`` says nothing about ``model`` or ``criterion``; its call
+``train(Net(), nn.CrossEntropyLoss(), loader)`` in main.py does. Each call site whose arguments
+are worth it (a loss object, an activation, a model whose output is probabilities) is one context,
+so that call sites that disagree never blur each other: only the bad ones are reported. The same
+holds for attributes set from outside: ``Trainer(model, loss_fn)`` whose ``__init__`` stores
+``self.model = model``, a setter ``model.add_loss_op(nn.NLLLoss())`` storing ``self.loss_op``, and
+dataclass fields.
+
+A cheap text test decides which functions may need contexts (one calls a parameter, or a ``self``
+attribute that some method assigns from a parameter, and speaks of a loss), so that the reverse
+lookup of callers (``callsites``) runs for few functions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import libcst as cst
+
+from logitlint.analysis import syntax
+from logitlint.analysis.callsites import CallSite, callers
+from logitlint.analysis.module import ClassInfo, FunctionInfo, ModuleContext
+from logitlint.analysis.project import ProjectIndex
+from logitlint.analysis.values import (
+    Alternatives,
+    ExternalModel,
+    Instance,
+    Kind,
+    Layer,
+    LossObject,
+    Origin,
+    Sequential,
+    Tensor,
+    Value,
+    force,
+)
+from logitlint.outline import Item
+
+MAX_CONTEXTS = 8  # call sites walked per function
+_LOSS_TALK = re.compile(r"loss|crit", re.I)
+_HEADER = re.compile(r"def\s+\w+\s*\(([^)]*)\)", re.S)
+_PARAM = re.compile(r"(?:^|,)\s*\**(\w+)")
+_SELF_CALL = re.compile(r"\bself\.(\w+)\s*(?:\.\s*forward\s*)?\(")
+_ASSIGNED_FROM_NAME = re.compile(r"\bself\.(\w+)\s*(?::[^=\n]*)?=\s*(\w+)\s*(?:$|[;#])", re.M)
+_FIELD = re.compile(r"\s*(\w+)\s*:")
+_NEVER = frozenset({"__init__", "forward", "__call__"})  # called everywhere, never by name
+
+
+@dataclass(frozen=True)
+class Context:
+    """One call site's facts: parameter and ``self.<attr>`` values for a walk of a function."""
+
+    site: Origin
+    params: tuple[tuple[str, Value], ...] = ()
+    attrs: tuple[tuple[str, Value], ...] = ()
+
+    def seeds(self, fn: FunctionInfo) -> Iterator[tuple[str, Value]]:
+        yield from self.params
+        if fn.self_name is not None:
+            for attr, value in self.attrs:
+                yield f"{fn.self_name}.{attr}", value
+
+
+def contexts_in(ctx: ModuleContext, index: ProjectIndex) -> Iterator[tuple[FunctionInfo, Context]]:
+    """The functions and methods of a file that call sites give facts to, each with its contexts."""
+    for item in ctx.outline.items:
+        if item.kind == "function" and item.name not in _NEVER and _calls_a_parameter(item):
+            fn = ctx.function_for_item(item)
+            for context in _call_contexts(fn, ctx, index):
+                yield fn, context
+        elif item.kind == "class":
+            yield from _class_contexts(ctx.class_for_item(item), ctx, index)
+
+
+def may_need_contexts(ctx: ModuleContext) -> bool:
+    """Cheap: might a file without loss words still hold a loss call whose loss object (or model)
+    comes from a call site? (The engine's gate asks, for files it would otherwise skip.)"""
+    for item in ctx.outline.items:
+        if item.kind == "function" and item.name not in _NEVER and _calls_a_parameter(item):
+            return True
+        if item.kind == "class" and _called_attributes(item.members):  # type: ignore[attr-defined]
+            return True
+    return False
+
+
+# --- text tests ------------------------------------------------------------------------------------
+def _text(item: Item) -> str | None:
+    return getattr(item, "text", None)
+
+
+def _header_params(text: str) -> tuple[list[str], int]:
+    match = _HEADER.search(text)
+    if match is None:
+        return [], 0
+    names = [n for n in _PARAM.findall(match.group(1)) if n not in ("self", "cls")]
+    return names, match.end()
+
+
+def _calls_a_parameter(item: Item) -> bool:
+    text = _text(item)
+    if text is None:
+        return True  # a whole-file parse (rare): decided by the walk
+    if not _LOSS_TALK.search(text):
+        return False
+    names, body = _header_params(text)
+    return any(re.search(rf"\b{name}\s*(?:\.\s*forward\s*)?\(", text[body:]) for name in names)
+
+
+def _called_attributes(members: list[Item]) -> set[str]:
+    """``self.X`` attributes some method calls (in a unit speaking of losses) and some method
+    assigns from one of its parameters."""
+    called: set[str] = set()
+    assigned: set[str] = set()
+    for member in members:
+        text = _text(member)
+        if text is None:
+            continue
+        if member.kind == "statement":  # a dataclass-style field: ``loss_fn: nn.Module``
+            field = _FIELD.match(text)
+            if field:
+                assigned.add(field.group(1))
+            continue
+        if member.kind != "function":
+            continue
+        if _LOSS_TALK.search(text):
+            called.update(_SELF_CALL.findall(text))
+        names, _ = _header_params(text)
+        assigned.update(attr for attr, value in _ASSIGNED_FROM_NAME.findall(text) if value in names)
+    return called & assigned
+
+
+# --- contexts ---------------------------------------------------------------------------------------
+def worth(value: Value) -> bool:
+    """Is an argument a fact the callee can use: a loss object, an activation, a model (or an
+    ``nn.Sequential``) whose output is probabilities or log-probabilities?"""
+    value = force(value)
+    if isinstance(value, (LossObject, Layer)):
+        return True
+    if isinstance(value, Alternatives):
+        return any(worth(option) for option in value.options)
+    if isinstance(value, Instance) and hasattr(value.cls, "call_value"):
+        result = force(value.cls.call_value(value.overrides)[0])
+        return isinstance(result, Tensor) and result.kind in (Kind.PROBS, Kind.LOG_PROBS)
+    if isinstance(value, Sequential):
+        return worth(value.last)
+    if isinstance(value, ExternalModel):
+        head = dict(value.overrides).get(value.head)
+        return head is not None and worth(head)
+    return False
+
+
+def _bound(fn: FunctionInfo, site: CallSite) -> list[tuple[str, Value]]:
+    """The call site's arguments as (parameter name, value), for the arguments worth it."""
+    offset = 1 if fn.self_name is not None else 0
+    positional = [p.name.value for p in fn.params][offset:]
+    names = set(fn.param_names)
+    found = [(name, value) for name, value in zip(positional, site.positional)]
+    found += [(name, value) for name, value in site.keywords if name in names]
+    return [(name, value) for name, value in found if worth(value)]
+
+
+def _call_contexts(fn: FunctionInfo, ctx: ModuleContext, index: ProjectIndex) -> Iterator[Context]:
+    count = 0
+    for site in callers(index).sites(fn, ctx):
+        params = _bound(fn, site)
+        if params:
+            yield Context(site.origin, params=tuple(params))
+            count += 1
+            if count >= MAX_CONTEXTS:
+                return
+
+
+def _class_contexts(cls: ClassInfo, ctx: ModuleContext, index: ProjectIndex) -> Iterator[tuple[FunctionInfo, Context]]:
+    members = cls.members
+    methods = [m for m in members if m.kind == "function" and m.name != "__init__"]
+    for member in methods:  # methods that call one of their parameters
+        if member.name not in _NEVER and _calls_a_parameter(member):
+            fn = ctx.function_for_item(member, cls=cls)
+            for context in _call_contexts(fn, ctx, index):
+                yield fn, context
+    called = _called_attributes(members)
+    if not called:
+        return
+    users = [ctx.function_for_item(m, cls=cls) for m in methods if any(m.mentions(a) for a in called)]
+    for context in _attribute_contexts(cls, called, ctx, index):
+        for fn in users:
+            yield fn, context
+
+
+def _attribute_contexts(cls: ClassInfo, called: set[str], ctx: ModuleContext, index: ProjectIndex) -> Iterator[Context]:
+    """Contexts giving ``self.<attr>`` values: constructor calls (``__init__`` parameters stored
+    on ``self``, or dataclass fields) and setter calls (a method storing its parameter)."""
+    sources: list[tuple[FunctionInfo | ClassInfo, dict[str, str]]] = []
+    init = cls.find_method("__init__")
+    if init is not None:
+        stored = _stored_parameters(init, called)
+        if stored:
+            sources.append((cls, stored))
+    elif _is_dataclass(cls):
+        fields = _dataclass_fields(cls)
+        if any(f in called for f in fields):
+            sources.append((cls, {f: f for f in fields if f in called}))
+    for member in cls.members:
+        if member.kind == "function" and member.name not in _NEVER and member.mentions_any(called):
+            setter = ctx.function_for_item(member, cls=cls)
+            stored = _stored_parameters(setter, called)
+            if stored:
+                sources.append((setter, stored))
+    count = 0
+    for target, stored in sources:
+        for site in callers(index).sites(target, ctx):
+            values = _site_attributes(target, cls, site, stored)
+            if values:
+                yield Context(site.origin, attrs=tuple(values))
+                count += 1
+                if count >= MAX_CONTEXTS:
+                    return
+
+
+def _site_attributes(
+    target: FunctionInfo | ClassInfo, cls: ClassInfo, site: CallSite, stored: dict[str, str]
+) -> list[tuple[str, Value]]:
+    if isinstance(target, ClassInfo):
+        init = cls.find_method("__init__")
+        if init is not None:
+            by_param = dict(_bound(init, site))
+        else:  # a dataclass: fields in order, or by keyword
+            fields = _dataclass_fields(cls)
+            by_param = dict(zip(fields, site.positional)) | dict(site.keywords)
+            by_param = {k: v for k, v in by_param.items() if worth(v)}
+    else:
+        by_param = dict(_bound(target, site))
+    return [(attr, by_param[param]) for attr, param in stored.items() if param in by_param]
+
+
+def _stored_parameters(fn: FunctionInfo, attrs: set[str]) -> dict[str, str]:
+    """``self.<attr> = <param>`` statements of a method: attr -> parameter name."""
+    if fn.self_name is None:
+        return {}
+    params = set(fn.param_names) - {fn.self_name}
+    found: dict[str, str] = {}
+    for stmt in syntax.walk_statements(syntax.body_statements(fn.node.body)):
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            targets = (
+                [t.target for t in small.targets]
+                if isinstance(small, cst.Assign)
+                else [small.target]
+                if isinstance(small, cst.AnnAssign) and small.value is not None
+                else []
+            )
+            value = getattr(small, "value", None)
+            if not isinstance(value, cst.Name) or value.value not in params:
+                continue
+            for target in targets:
+                dotted = syntax.dotted_name(target)
+                if dotted is not None and dotted.startswith(fn.self_name + "."):
+                    attr = dotted.split(".", 1)[1]
+                    if attr in attrs:
+                        found[attr] = value.value
+    return found
+
+
+def _is_dataclass(cls: ClassInfo) -> bool:
+    node, _ = cls.header
+    for decorator in node.decorators:
+        expr = decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator
+        if (syntax.dotted_name(expr) or "").rsplit(".", 1)[-1] == "dataclass":
+            return True
+    return False
+
+
+def _dataclass_fields(cls: ClassInfo) -> list[str]:
+    fields: list[str] = []
+    for member in cls.members:
+        if member.kind != "statement":
+            continue
+        for stmt, _ in member.statements():
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                        fields.append(small.target.value)
+    return fields
