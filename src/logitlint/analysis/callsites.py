@@ -22,12 +22,14 @@ import libcst as cst
 
 from logitlint.analysis import syntax
 from logitlint.analysis.evaluate import Evaluator
+from logitlint.analysis.flow import assigned_names
 from logitlint.analysis.module import ClassInfo, FunctionInfo, ModuleContext, relative_module
 from logitlint.analysis.project import ProjectIndex, module_info
 from logitlint.analysis.values import ClassValue, FunctionValue, Origin, Value, force
 
 MAX_FILES = 20_000  # a project larger than this is not searched for callers
 MAX_CALLER_FILES = 40  # files searched for one function's callers
+MAX_DEPTH = 2  # callers of callers followed for an argument that is the caller's parameter
 _SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "build", "dist"})
 _IMPORT_LINE = re.compile(
     r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)|import[ \t]+([^\n#;]*))", re.M
@@ -58,7 +60,7 @@ class CallerIndex:
     def __init__(self, index: ProjectIndex):
         self.index = index
         self._importers: dict[tuple[Path, ...], dict[str, set[Path]]] = {}
-        self._sites: dict[tuple[str, str], list[CallSite]] = {}
+        self._sites: dict[tuple[str, str, int], tuple[list[Path], list[CallSite]]] = {}  # (files, sites)
 
     def _roots(self, near: Path) -> tuple[Path, ...]:
         if self.index.roots:
@@ -72,35 +74,90 @@ class CallerIndex:
             table = self._importers[roots] = _import_table(roots)
         return table.get(module, set())
 
-    def sites(self, target: FunctionInfo | ClassInfo, checking: ModuleContext) -> list[CallSite]:
+    def sites(self, target: FunctionInfo | ClassInfo, checking: ModuleContext, depth: int = 0) -> list[CallSite]:
         """Every call of ``target`` found in the project (``checking`` is the file being checked,
-        whose own analysis answers for its own calls)."""
-        key = target_key(target)
+        whose own analysis answers for its own calls). An argument that is a parameter of the
+        calling function takes the values of that function's own call sites, ``MAX_DEPTH`` deep."""
+        key = (*target_key(target), depth)
         found = self._sites.get(key)
+        reader = os.path.abspath(checking.path)
         if found is None:
             if len(self._sites) >= MAX_REMEMBERED:
                 self._sites.pop(next(iter(self._sites)))
-            found = self._sites[key] = list(self._find(target, checking))
-        return found
+            found = self._sites[key] = self._find(target, checking, depth)
+        for file in found[0]:  # a check that used these call sites depends on the files calling
+            if str(file) != reader:
+                self.index.edges.setdefault(Path(reader), set()).add(file)
+        return found[1]
 
-    def _find(self, target: FunctionInfo | ClassInfo, checking: ModuleContext) -> Iterator[CallSite]:
+    def _files(self, target: FunctionInfo | ClassInfo) -> list[Path]:
         own = Path(os.path.abspath(target.ctx.path))
         module = target.ctx.module_name
         files: list[Path] = [own]
         if module:
-            others = self.importers(module, own)
-            files += sorted(p for p in others if p != own)[:MAX_CALLER_FILES]
-        name = target.name
-        key = target_key(target)
-        reader = Path(os.path.abspath(checking.path))
-        for file in files:
-            if file == Path(os.path.abspath(checking.path)):
+            files += sorted(p for p in self.importers(module, own) if p != own)[:MAX_CALLER_FILES]
+        return files
+
+    def _find(self, target: FunctionInfo | ClassInfo, checking: ModuleContext, depth: int):
+        name, key = target.name, target_key(target)
+        called = re.compile(rf"(?<![\w]){re.escape(name)}\s*\(")
+        own = os.path.abspath(checking.path)
+        files: list[Path] = []
+        sites: list[CallSite] = []
+        for file in self._files(target):
+            if str(file) == own:
                 ctx: ModuleContext | None = checking
             else:
-                ctx = self.index.context(file, reader)
+                try:  # a cheap look at the text before any analysis of the file
+                    if not called.search(file.read_text("utf-8", errors="replace")):
+                        continue
+                except OSError:
+                    continue
+                ctx = self.index.context(file)
             if ctx is None or not ctx.outline.mentions_word(name):
                 continue
-            yield from _sites_in(ctx, name, key)
+            before = len(sites)
+            for item in ctx.outline.items:
+                if not _calls_in_text(item, called):
+                    continue
+                if item.kind == "class":
+                    cls = ctx.class_for_item(item)
+                    for member in cls.members:
+                        if _calls_in_text(member, called):
+                            scope = ctx.function_for_item(member, cls=cls) if member.kind == "function" else None
+                            sites += self._calls(ctx, member.statements(), scope, (name, key), checking, depth)
+                else:
+                    scope = ctx.function_for_item(item) if item.kind == "function" else None
+                    sites += self._calls(ctx, item.statements(), scope, (name, key), checking, depth)
+            if len(sites) > before:
+                files.append(file)
+        return files, sites
+
+    def _calls(self, ctx: ModuleContext, statements, scope: FunctionInfo | None, wanted, checking, depth: int):
+        name, key = wanted
+        for stmt, unit in statements:
+            ev: Evaluator | None = None
+            for node in syntax.descendants(stmt):
+                if not isinstance(node, cst.Call) or _called_name(node.func) != name:
+                    continue
+                if any(arg.star for arg in node.args):
+                    continue
+                if ev is None:
+                    ev = Evaluator(ctx, scope, flow_insensitive=True, unit=unit)
+                callee = force(ev.eval(node.func))
+                found = callee.fn if isinstance(callee, FunctionValue) else getattr(callee, "cls", None)
+                if not isinstance(callee, (FunctionValue, ClassValue)) or target_key(found) != key:
+                    continue
+                site = CallSite(
+                    Origin("the call", node, unit, path=ctx.path),
+                    tuple(ev.eval(a.value) for a in node.args if a.keyword is None),
+                    tuple((a.keyword.value, ev.eval(a.value)) for a in node.args if a.keyword is not None),
+                )
+                yield site
+                passed = _passed_parameters(node, scope)
+                if scope is not None and passed and depth < MAX_DEPTH:  # run(model, crit) calls train(model, crit)
+                    for outer in self.sites(scope, checking, depth + 1):
+                        yield _through(site, passed, outer, scope)
 
 
 def callers(index: ProjectIndex) -> CallerIndex:
@@ -110,38 +167,44 @@ def callers(index: ProjectIndex) -> CallerIndex:
     return found
 
 
-def _sites_in(ctx: ModuleContext, name: str, key: tuple[str, str]) -> Iterator[CallSite]:
-    for item in ctx.outline.items:
-        if not item.mentions(name):
-            continue
-        if item.kind == "class":
-            cls = ctx.class_for_item(item)
-            for member in cls.members:
-                if member.mentions(name):
-                    scope = ctx.function_for_item(member, cls=cls) if member.kind == "function" else None
-                    yield from _calls(ctx, member.statements(), scope, name, key)
-        else:
-            scope = ctx.function_for_item(item) if item.kind == "function" else None
-            yield from _calls(ctx, item.statements(), scope, name, key)
+def _calls_in_text(item, called: re.Pattern[str]) -> bool:
+    text = getattr(item, "text", None)
+    return called.search(text) is not None if text is not None else True
 
 
-def _calls(ctx: ModuleContext, statements, scope: FunctionInfo | None, name: str, key) -> Iterator[CallSite]:
-    for stmt, unit in statements:
-        ev: Evaluator | None = None
-        for node in syntax.descendants(stmt):
-            if not isinstance(node, cst.Call) or _called_name(node.func) != name:
-                continue
-            if any(arg.star for arg in node.args):
-                continue
-            if ev is None:
-                ev = Evaluator(ctx, scope, flow_insensitive=True, unit=unit)
-            callee = force(ev.eval(node.func))
-            found = callee.fn if isinstance(callee, FunctionValue) else getattr(callee, "cls", None)
-            if not isinstance(callee, (FunctionValue, ClassValue)) or target_key(found) != key:
-                continue
-            positional = tuple(ev.eval(a.value) for a in node.args if a.keyword is None)
-            keywords = tuple((a.keyword.value, ev.eval(a.value)) for a in node.args if a.keyword is not None)
-            yield CallSite(Origin("the call", node, unit, path=ctx.path), positional, keywords)
+def _passed_parameters(call: cst.Call, scope: FunctionInfo | None) -> dict[str, str]:
+    """Arguments of ``call`` that are parameters of the calling function, never rebound in it:
+    argument slot (its position, or its keyword) -> parameter name."""
+    if scope is None:
+        return {}
+    params = set(scope.param_names) - {scope.self_name}
+    found: dict[str, str] = {}
+    position = 0
+    for arg in call.args:
+        slot = arg.keyword.value if arg.keyword is not None else str(position)
+        if arg.keyword is None:
+            position += 1
+        if isinstance(arg.value, cst.Name) and arg.value.value in params:
+            found[slot] = arg.value.value
+    if found:
+        rebound = assigned_names(syntax.body_statements(scope.node.body))
+        found = {slot: name for slot, name in found.items() if name not in rebound}
+    return found
+
+
+def _through(site: CallSite, passed: dict[str, str], outer: CallSite, scope: FunctionInfo) -> CallSite:
+    """``site`` with the arguments that are the caller's parameters replaced by what the caller's
+    own call site ``outer`` passes for them; the site named is the outer one."""
+    offset = 1 if scope.self_name is not None else 0
+    positional_names = [p.name.value for p in scope.params][offset:]
+    given = dict(zip(positional_names, outer.positional)) | dict(outer.keywords)
+    positional = list(site.positional)
+    for i in range(len(positional)):
+        name = passed.get(str(i))
+        if name is not None and name in given:
+            positional[i] = given[name]
+    keywords = tuple((k, given[passed[k]]) if passed.get(k) in given else (k, v) for k, v in site.keywords)
+    return CallSite(outer.origin, tuple(positional), keywords)
 
 
 def _called_name(func: cst.BaseExpression) -> str | None:

@@ -23,6 +23,7 @@ import libcst as cst
 
 from logitlint.analysis import syntax
 from logitlint.analysis.callsites import CallSite, callers
+from logitlint.analysis.losses import LOSS_WORDS
 from logitlint.analysis.module import ClassInfo, FunctionInfo, ModuleContext
 from logitlint.analysis.project import ProjectIndex
 from logitlint.analysis.values import (
@@ -35,18 +36,21 @@ from logitlint.analysis.values import (
     Origin,
     Sequential,
     Tensor,
+    TupleValue,
     Value,
     force,
 )
 from logitlint.outline import Item
 
 MAX_CONTEXTS = 8  # call sites walked per function
-_LOSS_TALK = re.compile(r"loss|crit", re.I)
+_LOSS_TALK = re.compile(r"loss|crit|backward|nll|\bb?ce\b", re.I)  # words of code computing a loss
 _HEADER = re.compile(r"def\s+\w+\s*\(([^)]*)\)", re.S)
 _PARAM = re.compile(r"(?:^|,)\s*\**(\w+)")
 _SELF_CALL = re.compile(r"\bself\.(\w+)\s*(?:\.\s*forward\s*)?\(")
 _ASSIGNED_FROM_NAME = re.compile(r"\bself\.(\w+)\s*(?::[^=\n]*)?=\s*(\w+)\s*(?:$|[;#])", re.M)
 _FIELD = re.compile(r"\s*(\w+)\s*:")
+_LOSS_CALLS = "|".join(sorted(LOSS_WORDS, key=len, reverse=True))
+_PRODUCER_WORDS = re.compile(r"softmax|sigmoid|softmin|Softmax|Sigmoid|Softmin")
 _NEVER = frozenset({"__init__", "forward", "__call__"})  # called everywhere, never by name
 
 
@@ -107,14 +111,53 @@ def _calls_a_parameter(item: Item) -> bool:
     if not _LOSS_TALK.search(text):
         return False
     names, body = _header_params(text)
-    return any(re.search(rf"\b{name}\s*(?:\.\s*forward\s*)?\(", text[body:]) for name in names)
+    return _feeds_a_loss(text[body:], names)
+
+
+def _feeds_a_loss(body: str, callables: list[str]) -> bool:
+    """Does a call of one of ``callables`` (parameters, ``self.x`` attributes) take the result of
+    another one, or of one that made a variable (``out = model(x)``, then ``criterion(out, y)``),
+    or a probability made here; or does a known loss take such a result? Text only, and generous:
+    it only decides which functions are worth looking up callers for."""
+    called = [c for c in callables if re.search(rf"(?<![\w.]){re.escape(c)}\s*(?:\.\s*forward\s*)?\(", body)]
+    if not called:
+        return False
+    spelled = "|".join(re.escape(c) for c in called)
+    made = set()
+    for match in re.finditer(rf"^[ \t]*([\w ,()\[\].]+?)\s*=\s*(?:{spelled})\s*(?:\.\s*forward\s*)?\(", body, re.M):
+        made.update(w for w in re.findall(r"\w+", match.group(1)) if w != "self")
+    inner = re.compile(rf"(?<![\w.])(?:{spelled})\s*(?:\.\s*forward\s*)?\(" + (
+        "|" + "|".join(rf"\b{re.escape(m)}\b" for m in made) if made else ""
+    ))
+    outer = re.compile(rf"(?<![\w.])(?:{spelled})\s*(?:\.\s*forward\s*)?\(|(?:{_LOSS_CALLS})\w*\s*\(")
+    producers = _PRODUCER_WORDS.search(body) is not None
+    for match in outer.finditer(body):
+        args = _arguments(body, match.end())
+        if inner.search(args) or (producers and _PRODUCER_WORDS.search(args)):
+            return True
+    return False
+
+
+def _arguments(text: str, start: int) -> str:
+    """The text of a call's arguments, from just after its ``(`` (at most 1,000 characters)."""
+    depth = 1
+    for i in range(start, min(len(text), start + 1000)):
+        c = text[i]
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth == 0:
+                return text[start:i]
+    return text[start : start + 1000]
 
 
 def _called_attributes(members: list[Item]) -> set[str]:
-    """``self.X`` attributes some method calls (in a unit speaking of losses) and some method
-    assigns from one of its parameters."""
+    """``self.X`` attributes some method calls in a way that may feed a loss (see ``_feeds_a_loss``)
+    and some method assigns from one of its parameters (or a dataclass field declares)."""
     called: set[str] = set()
     assigned: set[str] = set()
+    bodies: list[str] = []
     for member in members:
         text = _text(member)
         if text is None:
@@ -127,10 +170,15 @@ def _called_attributes(members: list[Item]) -> set[str]:
         if member.kind != "function":
             continue
         if _LOSS_TALK.search(text):
+            bodies.append(text)
             called.update(_SELF_CALL.findall(text))
         names, _ = _header_params(text)
         assigned.update(attr for attr, value in _ASSIGNED_FROM_NAME.findall(text) if value in names)
-    return called & assigned
+    found = called & assigned
+    if not found:
+        return found
+    spellings = ["self", *(f"self.{attr}" for attr in called)]  # self(x): the model itself
+    return found if any(_feeds_a_loss(body, spellings) for body in bodies) else set()
 
 
 # --- contexts ---------------------------------------------------------------------------------------
@@ -144,7 +192,8 @@ def worth(value: Value) -> bool:
         return any(worth(option) for option in value.options)
     if isinstance(value, Instance) and hasattr(value.cls, "call_value"):
         result = force(value.cls.call_value(value.overrides)[0])
-        return isinstance(result, Tensor) and result.kind in (Kind.PROBS, Kind.LOG_PROBS)
+        items = result.items if isinstance(result, TupleValue) else (result,)  # forward returns (a, b)
+        return any(isinstance(r, Tensor) and r.kind in (Kind.PROBS, Kind.LOG_PROBS) for r in map(force, items))
     if isinstance(value, Sequential):
         return worth(value.last)
     if isinstance(value, ExternalModel):

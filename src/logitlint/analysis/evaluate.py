@@ -56,6 +56,12 @@ _TORCHVISION_HEADS = (
     (("densenet", "mobilenet", "efficientnet", "vgg", "alexnet", "convnext", "mnasnet", "squeezenet"), "classifier"),
     (("vit_", "swin_"), "heads"),
 )
+# timm model names (``timm.create_model("resnet50")``) -> the attribute their forward ends with
+_TIMM_HEADS = (
+    (("resnet", "resnext", "seresnet", "wide_resnet"), "fc"),
+    (("efficientnet", "mobilenetv2", "mobilenetv3", "densenet", "mixnet"), "classifier"),
+    (("vit_", "deit", "swin_", "convnext", "beit", "eva"), "head"),
+)
 
 
 class Counter:
@@ -398,7 +404,12 @@ class Evaluator:
         if isinstance(callee, Ref):
             qual = torchapi.canonical(callee.qualname)
             if qual.startswith("torchvision.models."):
-                return _torchvision_model(qual)
+                return _library_model(qual, qual.rsplit(".", 1)[-1], _TORCHVISION_HEADS)
+            if qual == "timm.create_model" and node.args:
+                name = syntax.string_literal(node.args[0].value)
+                return _library_model(qual, name, _TIMM_HEADS) if name else UNKNOWN
+            if qual.startswith("timm.models."):
+                return _library_model(qual, qual.rsplit(".", 1)[-1], _TIMM_HEADS)
             return self.call_torch(qual, node)
         if isinstance(callee, ExternalModel):
             head = dict(callee.overrides).get(callee.head)
@@ -701,11 +712,11 @@ class Evaluator:
         return all((self.stamp_of(name) or 0) == stamp for name, stamp in producer.stamps)
 
 
-def _torchvision_model(qual: str) -> Value:
-    name = qual.rsplit(".", 1)[-1]
-    for prefixes, head in _TORCHVISION_HEADS:
+def _library_model(qual: str, name: str, table) -> Value:
+    """A library model whose forward ends with a known attribute (its head), else UNKNOWN."""
+    for prefixes, head in table:
         if name.startswith(prefixes):
-            return ExternalModel(qual, head)
+            return ExternalModel(qual if qual != "timm.create_model" else f"timm.{name}", head)
     return UNKNOWN
 
 

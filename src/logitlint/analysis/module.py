@@ -19,7 +19,10 @@ from logitlint.analysis import syntax, torchapi
 from logitlint.analysis.values import (
     UNKNOWN,
     ClassValue,
+    ExternalModel,
     FunctionValue,
+    Instance,
+    Layer,
     Lazy,
     LossObject,
     Origin,
@@ -183,10 +186,38 @@ class ModuleContext:
         self._guard.active.add(key)
         try:
             value = merge_all(list(self._global_bindings(name)))
+            if isinstance(force(value), (Instance, ExternalModel)):
+                value = self._with_module_level_attributes(name, force(value))
         finally:
             self._guard.active.discard(key)
         self._globals[name] = value
         return value
+
+    def _with_module_level_attributes(self, name: str, model: Instance | ExternalModel) -> Value:
+        """A module-level model with ``name.attr = ...`` assignments at module level applied (a
+        replaced head: ``net.fc = nn.Sequential(..., nn.Softmax(dim=1))``), as a function sees it."""
+        from logitlint.analysis.evaluate import Evaluator
+
+        assigned: dict[str, list[Value]] = {}
+        for item in self.outline.items:
+            if item.kind != "statement" or not item.mentions(name):
+                continue
+            evaluator = Evaluator(self, None, flow_insensitive=True)
+            for stmt, unit in item.statements():
+                evaluator.unit = unit
+                for inner in syntax.walk_statements([stmt]):
+                    if not isinstance(inner, cst.SimpleStatementLine):
+                        continue
+                    for small in inner.body:
+                        if isinstance(small, cst.Assign):
+                            for target in small.targets:
+                                dotted = syntax.dotted_name(target.target)
+                                if dotted is not None and dotted.count(".") == 1 and dotted.startswith(name + "."):
+                                    attr = dotted.split(".", 1)[1]
+                                    assigned.setdefault(attr, []).append(evaluator.eval(small.value))
+        for attr, values in assigned.items():
+            model = model.with_override(attr, merge_all(values))
+        return model
 
     def has_global_binding(self, name: str) -> bool:
         return next(iter(self._global_bindings(name)), None) is not None
@@ -504,24 +535,26 @@ class FunctionInfo:
                     from logitlint.analysis.values import SelfValue
 
                     return SelfValue(self.cls)
-                if param.default is not None:
-                    from logitlint.analysis.evaluate import Evaluator
-
-                    default = force(Evaluator(self.ctx, self.parent, flow_insensitive=True).eval(param.default))
-                    if isinstance(default, LossObject):
-                        return default
+                default = self._module_default(param)
+                if default is not None:
+                    return default
                 offset = 1 if self.self_name is not None else 0
                 return Param(index - offset, name)
         for param in self.node.params.kwonly_params:
             if param.name.value == name:
-                if param.default is not None:
-                    from logitlint.analysis.evaluate import Evaluator
-
-                    default = force(Evaluator(self.ctx, self.parent, flow_insensitive=True).eval(param.default))
-                    if isinstance(default, LossObject):
-                        return default
-                return Param(-1, name)
+                default = self._module_default(param)
+                return default if default is not None else Param(-1, name)
         return UNKNOWN
+
+    def _module_default(self, param: cst.Param) -> Value | None:
+        """A default that is a loss object or an activation (``loss=nn.BCELoss()``,
+        ``normalize=nn.Sigmoid()``): what the body uses unless a caller passes another."""
+        if param.default is None:
+            return None
+        from logitlint.analysis.evaluate import Evaluator
+
+        default = force(Evaluator(self.ctx, self.parent, flow_insensitive=True).eval(param.default))
+        return default if isinstance(default, (LossObject, Layer)) else None
 
     def initial_env(self, stamp) -> dict[str, tuple[Value, int]]:
         return {name: (self.param_value(name), stamp()) for name in self.param_names}
