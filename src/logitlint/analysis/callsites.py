@@ -31,8 +31,8 @@ MAX_FILES = 20_000  # a project larger than this is not searched for callers
 MAX_CALLER_FILES = 40  # files searched for one function's callers
 MAX_DEPTH = 2  # callers of callers followed for an argument that is the caller's parameter
 _SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "build", "dist"})
-_IMPORT_LINE = re.compile(
-    r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)|import[ \t]+([^\n#;]*))", re.M
+_IMPORT_LINE = re.compile(  # on bytes: no file is decoded for it
+    rb"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)|import[ \t]+([^\n#;]*))", re.M
 )
 
 
@@ -235,15 +235,15 @@ def _import_table(roots: tuple[Path, ...]) -> dict[str, set[Path]]:
     table: dict[str, set[Path]] = {}
     for path in project_files(roots):
         try:
-            text = path.read_text("utf-8", errors="replace")
+            data = path.read_bytes()
         except OSError:
             continue
-        if "import" not in text:
+        if b"import" not in data:
             continue
         path = Path(os.path.abspath(path))
         own, is_package, _ = module_info(path)
-        for match in _IMPORT_LINE.finditer(text):
-            source, names, plain = match.groups()
+        for match in _IMPORT_LINE.finditer(data):
+            source, names, plain = (g.decode("utf-8", "replace") if g is not None else None for g in match.groups())
             for module in _imported(own, is_package, source, names, plain):
                 table.setdefault(module, set()).add(path)
     return table

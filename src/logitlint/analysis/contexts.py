@@ -43,13 +43,13 @@ from logitlint.analysis.values import (
 from logitlint.outline import Item
 
 MAX_CONTEXTS = 8  # call sites walked per function
-_LOSS_TALK = re.compile(r"loss|crit|backward|nll|\bb?ce\b", re.I)  # words of code computing a loss
+_LOSS_TALK = ("loss", "Loss", "crit", "Crit", "backward", "nll", "NLL", " ce(", "bce(")  # see _speaks_of_losses
 _HEADER = re.compile(r"def\s+\w+\s*\(([^)]*)\)", re.S)
 _PARAM = re.compile(r"(?:^|,)\s*\**(\w+)")
 _SELF_CALL = re.compile(r"\bself\.(\w+)\s*(?:\.\s*forward\s*)?\(")
 _ASSIGNED_FROM_NAME = re.compile(r"\bself\.(\w+)\s*(?::[^=\n]*)?=\s*(\w+)\s*(?:$|[;#])", re.M)
-_FIELD = re.compile(r"\s*(\w+)\s*:")
-_LOSS_CALLS = "|".join(sorted(LOSS_WORDS, key=len, reverse=True))
+_FIELD = re.compile(r"^[ \t]+(\w+)[ \t]*:[^=\n]*$", re.M)  # a class-level ``name: type`` field
+_CALL = re.compile(r"(?<![\w.])((?:\w+\.)*\w+)\s*(?:\.\s*forward\s*)?\(")  # name(  a.b(  m.forward(
 _PRODUCER_WORDS = re.compile(r"softmax|sigmoid|softmin|Softmax|Sigmoid|Softmin")
 _NEVER = frozenset({"__init__", "forward", "__call__"})  # called everywhere, never by name
 
@@ -76,8 +76,8 @@ def contexts_in(ctx: ModuleContext, index: ProjectIndex) -> Iterator[tuple[Funct
             fn = ctx.function_for_item(item)
             for context in _call_contexts(fn, ctx, index):
                 yield fn, context
-        elif item.kind == "class":
-            yield from _class_contexts(ctx.class_for_item(item), ctx, index)
+        elif item.kind == "class" and _may_speak_of_losses(item):
+            yield from _class_contexts(ctx.class_for_item(item), ctx, index)  # methods, then attributes
 
 
 def may_need_contexts(ctx: ModuleContext) -> bool:
@@ -86,7 +86,7 @@ def may_need_contexts(ctx: ModuleContext) -> bool:
     for item in ctx.outline.items:
         if item.kind == "function" and item.name not in _NEVER and _calls_a_parameter(item):
             return True
-        if item.kind == "class" and _called_attributes(item.members):  # type: ignore[attr-defined]
+        if item.kind == "class" and _called_attributes(_class_text(item)):
             return True
     return False
 
@@ -94,6 +94,24 @@ def may_need_contexts(ctx: ModuleContext) -> bool:
 # --- text tests ------------------------------------------------------------------------------------
 def _text(item: Item) -> str | None:
     return getattr(item, "text", None)
+
+
+def _class_text(item: Item) -> str:
+    text = _text(item)
+    if text is None:  # a whole-file parse
+        node, unit = item.header()  # type: ignore[attr-defined]
+        return unit.code(node)
+    return text
+
+
+def _may_speak_of_losses(item: Item) -> bool:
+    text = _text(item)
+    return text is None or _speaks_of_losses(text)
+
+
+def _speaks_of_losses(text: str) -> bool:
+    """Words of code that computes a loss (plain substring tests: this runs on every unit)."""
+    return any(word in text for word in _LOSS_TALK)
 
 
 def _header_params(text: str) -> tuple[list[str], int]:
@@ -108,34 +126,45 @@ def _calls_a_parameter(item: Item) -> bool:
     text = _text(item)
     if text is None:
         return True  # a whole-file parse (rare): decided by the walk
-    if not _LOSS_TALK.search(text):
+    if not _speaks_of_losses(text):
         return False
     names, body = _header_params(text)
-    return _feeds_a_loss(text[body:], names)
+    return _feeds_a_loss(text[body:], set(names))
 
 
-def _feeds_a_loss(body: str, callables: list[str]) -> bool:
-    """Does a call of one of ``callables`` (parameters, ``self.x`` attributes) take the result of
-    another one, or of one that made a variable (``out = model(x)``, then ``criterion(out, y)``),
-    or a probability made here; or does a known loss take such a result? Text only, and generous:
-    it only decides which functions are worth looking up callers for."""
-    called = [c for c in callables if re.search(rf"(?<![\w.]){re.escape(c)}\s*(?:\.\s*forward\s*)?\(", body)]
-    if not called:
-        return False
-    spelled = "|".join(re.escape(c) for c in called)
-    made = set()
-    for match in re.finditer(rf"^[ \t]*([\w ,()\[\].]+?)\s*=\s*(?:{spelled})\s*(?:\.\s*forward\s*)?\(", body, re.M):
-        made.update(w for w in re.findall(r"\w+", match.group(1)) if w != "self")
-    inner = re.compile(rf"(?<![\w.])(?:{spelled})\s*(?:\.\s*forward\s*)?\(" + (
-        "|" + "|".join(rf"\b{re.escape(m)}\b" for m in made) if made else ""
-    ))
-    outer = re.compile(rf"(?<![\w.])(?:{spelled})\s*(?:\.\s*forward\s*)?\(|(?:{_LOSS_CALLS})\w*\s*\(")
+def _feeds_a_loss(body: str, given: set[str], local: set[str] = frozenset()) -> bool:  # type: ignore[assignment]
+    """Does a call take the result of another call (directly, or through a variable: ``out =
+    model(x)``, then ``criterion(out, y)``), or a probability made here, where one of the two is
+    a call of something ``given`` from outside (parameters, attributes set from parameters) and
+    the other is ``given``, ``local`` (other ``self`` calls) or a known loss? Text only, and
+    generous: it only decides which functions are worth looking up callers for."""
+    given = {c for c in given if c + "(" in body or c + ".forward(" in body}
+    if not given:
+        return False  # the common case, decided by substring tests alone
+    either = given | local
+    made: dict[str, str] = {}  # variable -> the call that made it
+    for line in body.splitlines():
+        target, equals, value = line.partition("=")
+        maker = value.lstrip().split("(", 1)[0].removesuffix(".forward") if equals else ""
+        if maker in either and not value.startswith("="):
+            made.update((w, maker) for w in re.findall(r"\w+", target) if w != "self")
     producers = _PRODUCER_WORDS.search(body) is not None
-    for match in outer.finditer(body):
+    for match in _CALL.finditer(body):
+        outer = _callee(match)
+        is_loss = outer.rsplit(".", 1)[-1] in LOSS_WORDS
+        if outer not in either and not is_loss:
+            continue
         args = _arguments(body, match.end())
-        if inner.search(args) or (producers and _PRODUCER_WORDS.search(args)):
+        inner = {_callee(m) for m in _CALL.finditer(args)} | {made[w] for w in re.findall(r"\w+", args) if w in made}
+        if (outer in given or is_loss) and inner & either or inner & given:
+            return True
+        if outer in given and producers and _PRODUCER_WORDS.search(args):
             return True
     return False
+
+
+def _callee(match: re.Match[str]) -> str:
+    return match.group(1).removesuffix(".forward")  # model.forward(x) calls model
 
 
 def _arguments(text: str, start: int) -> str:
@@ -152,33 +181,29 @@ def _arguments(text: str, start: int) -> str:
     return text[start : start + 1000]
 
 
-def _called_attributes(members: list[Item]) -> set[str]:
-    """``self.X`` attributes some method calls in a way that may feed a loss (see ``_feeds_a_loss``)
-    and some method assigns from one of its parameters (or a dataclass field declares)."""
-    called: set[str] = set()
-    assigned: set[str] = set()
-    bodies: list[str] = []
-    for member in members:
-        text = _text(member)
-        if text is None:
-            continue
-        if member.kind == "statement":  # a dataclass-style field: ``loss_fn: nn.Module``
-            field = _FIELD.match(text)
-            if field:
-                assigned.add(field.group(1))
-            continue
-        if member.kind != "function":
-            continue
-        if _LOSS_TALK.search(text):
-            bodies.append(text)
-            called.update(_SELF_CALL.findall(text))
-        names, _ = _header_params(text)
-        assigned.update(attr for attr, value in _ASSIGNED_FROM_NAME.findall(text) if value in names)
-    found = called & assigned
-    if not found:
-        return found
-    spellings = ["self", *(f"self.{attr}" for attr in called)]  # self(x): the model itself
-    return found if any(_feeds_a_loss(body, spellings) for body in bodies) else set()
+def _called_attributes(text: str) -> set[str]:
+    """``self.X`` attributes a class assigns from a parameter of one of its methods (or declares
+    as a dataclass field) and calls in a way that may feed a loss (``_feeds_a_loss``). Read from
+    the class's whole text, before it is cut into members; the cheapest tests first."""
+    if not _speaks_of_losses(text):
+        return set()
+    assigned = _ASSIGNED_FROM_NAME.findall(text)
+    fields = _FIELD.findall(text)
+    if not assigned and not fields:
+        return set()
+    params = {n for header in _HEADER.findall(text) for n in _PARAM.findall(header)}
+    given = {attr for attr, value in assigned if value in params} | set(fields)
+    given = {attr for attr in given if f"self.{attr}" in text}
+    if not given:
+        return set()
+    local = {"self", *(f"self.{attr}" for attr in _SELF_CALL.findall(text))}
+    spelled = {f"self.{attr}" for attr in given}
+    return given if _feeds_a_loss(text, spelled, local) else set()
+
+
+def _assigns_from_parameter(member: Item, attrs: set[str]) -> bool:
+    text = _text(member)
+    return text is None or any(attr in attrs for attr, _ in _ASSIGNED_FROM_NAME.findall(text))
 
 
 # --- contexts ---------------------------------------------------------------------------------------
@@ -231,7 +256,7 @@ def _class_contexts(cls: ClassInfo, ctx: ModuleContext, index: ProjectIndex) -> 
             fn = ctx.function_for_item(member, cls=cls)
             for context in _call_contexts(fn, ctx, index):
                 yield fn, context
-    called = _called_attributes(members)
+    called = _called_attributes(_class_text(cls.item) if cls.item is not None else "")
     if not called:
         return
     users = [ctx.function_for_item(m, cls=cls) for m in methods if any(m.mentions(a) for a in called)]
@@ -254,7 +279,7 @@ def _attribute_contexts(cls: ClassInfo, called: set[str], ctx: ModuleContext, in
         if any(f in called for f in fields):
             sources.append((cls, {f: f for f in fields if f in called}))
     for member in cls.members:
-        if member.kind == "function" and member.name not in _NEVER and member.mentions_any(called):
+        if member.kind == "function" and member.name not in _NEVER and _assigns_from_parameter(member, called):
             setter = ctx.function_for_item(member, cls=cls)
             stored = _stored_parameters(setter, called)
             if stored:

@@ -94,9 +94,12 @@ class Walker:
             if any(isinstance(e, cst.StarredElement) for e in node.elements) or not node.elements:
                 return UNKNOWN
             iterated = TupleValue(tuple(self.ev.values.get(e.value, UNKNOWN) for e in node.elements))
-        iterated = force(iterated)
+        if isinstance(iterated, Lazy):
+            return UNKNOWN  # a call's result: not worth computing for every loop
         if isinstance(iterated, TupleValue) and iterated.items:
-            iterated = merge_all([force(item) for item in iterated.items])
+            if any(isinstance(item, Lazy) for item in iterated.items):
+                return UNKNOWN
+            iterated = merge_all(list(iterated.items))
             return replace(iterated, producer=None, via="variable") if isinstance(iterated, Tensor) else UNKNOWN
         if isinstance(iterated, Tensor) and iterated.kind in (Kind.PROBS, Kind.LOG_PROBS):
             dim = iterated.dim
