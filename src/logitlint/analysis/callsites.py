@@ -59,7 +59,7 @@ class CallerIndex:
 
     def __init__(self, index: ProjectIndex):
         self.index = index
-        self._importers: dict[tuple[Path, ...], dict[str, set[Path]]] = {}
+        self._imports: dict[tuple[Path, ...], dict[bytes, list[tuple[Path, tuple]]]] = {}
         self._sites: dict[tuple[str, str, int], tuple[list[Path], list[CallSite]]] = {}  # (files, sites)
 
     def _roots(self, near: Path) -> tuple[Path, ...]:
@@ -68,11 +68,19 @@ class CallerIndex:
         return (module_info(near)[2],)
 
     def importers(self, module: str, near: Path) -> set[Path]:
+        """Project files that import ``module`` (or a name from it)."""
         roots = self._roots(near)
-        table = self._importers.get(roots)
+        table = self._imports.get(roots)
         if table is None:
-            table = self._importers[roots] = _import_table(roots)
-        return table.get(module, set())
+            table = self._imports[roots] = _import_table(roots)
+        found: set[Path] = set()
+        for path, groups in table.get(module.rsplit(".", 1)[-1].encode(), ()):
+            if path not in found:
+                own, is_package, _ = module_info(path)
+                text = (g.decode("utf-8", "replace") if g is not None else None for g in groups)
+                if module in _imported(own, is_package, *text):
+                    found.add(path)
+        return found
 
     def sites(self, target: FunctionInfo | ClassInfo, checking: ModuleContext, depth: int = 0) -> list[CallSite]:
         """Every call of ``target`` found in the project (``checking`` is the file being checked,
@@ -230,9 +238,11 @@ def project_files(roots: tuple[Path, ...]) -> list[Path]:
     return found
 
 
-def _import_table(roots: tuple[Path, ...]) -> dict[str, set[Path]]:
-    """module name -> project files that import it (``from a.b import c`` imports a.b and a.b.c)."""
-    table: dict[str, set[Path]] = {}
+def _import_table(roots: tuple[Path, ...]) -> dict[bytes, list[tuple[Path, tuple]]]:
+    """The import statements of the project's files, by the last name they may import (``c`` for
+    ``from a.b import c``, ``from a.b.c import d`` and ``import a.b.c``); resolved only when a
+    module of that name is asked about."""
+    table: dict[bytes, list[tuple[Path, tuple]]] = {}
     for path in project_files(roots):
         try:
             data = path.read_bytes()
@@ -241,11 +251,15 @@ def _import_table(roots: tuple[Path, ...]) -> dict[str, set[Path]]:
         if b"import" not in data:
             continue
         path = Path(os.path.abspath(path))
-        own, is_package, _ = module_info(path)
         for match in _IMPORT_LINE.finditer(data):
-            source, names, plain = (g.decode("utf-8", "replace") if g is not None else None for g in match.groups())
-            for module in _imported(own, is_package, source, names, plain):
-                table.setdefault(module, set()).add(path)
+            source, names, plain = groups = match.groups()
+            if plain is not None:
+                keys = {part.split(b" as ")[0].strip().rsplit(b".", 1)[-1] for part in plain.split(b",")}
+            else:
+                keys = {source.rsplit(b".", 1)[-1]}
+                keys.update(part.split(b" as ")[0].strip() for part in names.strip(b"()").replace(b"\n", b",").split(b","))
+            for key in keys:
+                table.setdefault(key, []).append((path, groups))
     return table
 
 

@@ -196,9 +196,12 @@ def _called_attributes(text: str) -> set[str]:
     given = {attr for attr in given if f"self.{attr}" in text}
     if not given:
         return set()
-    local = {"self", *(f"self.{attr}" for attr in _SELF_CALL.findall(text))}
-    spelled = {f"self.{attr}" for attr in given}
-    return given if _feeds_a_loss(text, spelled, local) else set()
+    called = set(_SELF_CALL.findall(text))
+    given &= called
+    if not given:
+        return set()
+    local = {"self", *(f"self.{attr}" for attr in called)}
+    return given if _feeds_a_loss(text, {f"self.{attr}" for attr in given}, local) else set()
 
 
 def _assigns_from_parameter(member: Item, attrs: set[str]) -> bool:
