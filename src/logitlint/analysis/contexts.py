@@ -76,7 +76,7 @@ def contexts_in(ctx: ModuleContext, index: ProjectIndex) -> Iterator[tuple[Funct
             fn = ctx.function_for_item(item)
             for context in _call_contexts(fn, ctx, index):
                 yield fn, context
-        elif item.kind == "class" and _may_speak_of_losses(item):
+        elif item.kind == "class" and _class_may_need_contexts(item):
             yield from _class_contexts(ctx.class_for_item(item), ctx, index)  # methods, then attributes
 
 
@@ -86,7 +86,7 @@ def may_need_contexts(ctx: ModuleContext) -> bool:
     for item in ctx.outline.items:
         if item.kind == "function" and item.name not in _NEVER and _calls_a_parameter(item):
             return True
-        if item.kind == "class" and _called_attributes(_class_text(item)):
+        if item.kind == "class" and _class_may_need_contexts(item):
             return True
     return False
 
@@ -104,9 +104,14 @@ def _class_text(item: Item) -> str:
     return text
 
 
-def _may_speak_of_losses(item: Item) -> bool:
-    text = _text(item)
-    return text is None or _speaks_of_losses(text)
+def _class_may_need_contexts(item: Item) -> bool:
+    """A class one of whose methods calls a parameter, or calls an attribute set from one, so as
+    to feed a loss; read from the class's text before it is cut into members."""
+    text = _class_text(item)
+    if not _speaks_of_losses(text):
+        return False
+    params = {n for header in _HEADER.findall(text) for n in _PARAM.findall(header)} - {"self", "cls"}
+    return _feeds_a_loss(text, params) or bool(_called_attributes(text))
 
 
 def _speaks_of_losses(text: str) -> bool:
