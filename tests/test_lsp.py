@@ -214,6 +214,23 @@ async def test_related_location_across_files(client: LanguageClient, tmp_path):
 
 
 @pytest.mark.asyncio
+async def test_related_location_of_the_call_site(client: LanguageClient, tmp_path):
+    """A finding that holds for one caller (issue 12) shows that call site in the editor."""
+    project = FIXTURES / "projects" / "flow"
+    for name in ("main.py", "models.py", "train.py"):
+        (tmp_path / name).write_text((project / name).read_text())
+    train = (project / "train.py").read_text()
+    uri = await open_document(client, tmp_path / "train.py", train)
+    line = next(i for i, text in enumerate(train.splitlines()) if "loss = criterion(model(x), y)" in text)
+    found = await wait_for_diagnostics(client, uri, lambda found: any(d.range.start.line == line for d in found))
+    (diagnostic,) = [d for d in found if d.range.start.line == line]
+    call = next(i for i, text in enumerate((project / "main.py").read_text().splitlines()) if "train(model," in text)
+    locations = {(r.location.uri, r.location.range.start.line) for r in diagnostic.related_information}
+    assert ((tmp_path / "main.py").as_uri(), call) in locations
+    assert "when called from" in diagnostic.message
+
+
+@pytest.mark.asyncio
 async def test_save_reanalyses_with_changed_dependency(client: LanguageClient, tmp_path):
     """The model file loses its softmax and is saved: the open training script is analysed again."""
     project = FIXTURES / "projects" / "script_style"

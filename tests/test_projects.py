@@ -35,7 +35,7 @@ def reported(*args: str) -> tuple[set[tuple[str, int, str]], list[dict]]:
     return findings, data["diagnostics"]
 
 
-@pytest.mark.parametrize("project", ["classifier", "script_style", "single"])
+@pytest.mark.parametrize("project", ["classifier", "script_style", "single", "flow"])
 def test_project_findings(project):
     folder = PROJECTS / project
     findings, _ = reported(folder.relative_to(ROOT).as_posix())
@@ -67,3 +67,57 @@ def test_flake8_sees_one_file_at_a_time():
 
     train = (PROJECTS / "script_style" / "train.py").read_text()
     assert [d.code for d in check_source(train, "train.py", CheckSettings())] == []
+
+
+# --- calling contexts (issue 12): facts that travel through arguments, constructors and setters ----
+FLOW = PROJECTS / "flow"
+
+
+def _flow_line(path: str, text: str) -> int:
+    lines = (FLOW / path).read_text().splitlines()
+    return next(i for i, line in enumerate(lines, start=1) if text in line)
+
+
+def test_call_site_is_named_as_related_location():
+    """The finding in train.py names main.py's call that passes the probability model."""
+    _, diagnostics = reported(FLOW.relative_to(ROOT).as_posix())
+    line = _flow_line("train.py", "loss = criterion(model(x), y)")
+    (finding,) = [d for d in diagnostics if d["path"].endswith("flow/train.py") and d["line"] == line]
+    call = _flow_line("main.py", "train(model, criterion, [])")
+    assert f"when called from {(FLOW / 'main.py').relative_to(ROOT).as_posix()}:{call}" in finding["message"]
+    assert {(Path(r["path"]).name, r["line"]) for r in finding["related"]} >= {("main.py", call), ("models.py", 13)}
+    assert finding["fix"] is None  # other callers may pass something else: no rewrite of train.py
+
+
+def test_callers_are_found_when_one_file_is_checked():
+    """``logitlint check train.py`` alone still reads main.py, which calls it (no project root given)."""
+    path = (FLOW / "train.py").relative_to(ROOT).as_posix()
+    findings, _ = reported(path)
+    assert findings == {f for f in expected(FLOW) if f[0] == path}
+
+
+def test_callers_of_callers():
+    """``outer_epoch(model, criterion, ...)`` passes its own parameters on: main.py's call counts."""
+    _, diagnostics = reported(FLOW.relative_to(ROOT).as_posix())
+    line = _flow_line("train.py", "return criterion(model(x), y)  # expect")
+    (finding,) = [d for d in diagnostics if d["path"].endswith("flow/train.py") and d["line"] == line]
+    assert "OtherSoftmaxNet" in finding["message"]
+    assert f"main.py:{_flow_line('main.py', 'outer_epoch(OtherSoftmaxNet()')}" in finding["message"]
+
+
+def test_a_changed_caller_invalidates_the_cached_result(tmp_path):
+    """train.py's result depends on main.py: fixing the call site clears the finding on a warm run."""
+    for name in ("main.py", "train.py", "models.py"):
+        (tmp_path / name).write_text((FLOW / name).read_text())
+    cache = ["--cache-dir", str(tmp_path / ".cache")]
+
+    def train_findings() -> set[int]:
+        result = run_cli("check", "--format", "json", *cache, str(tmp_path), cwd=tmp_path)
+        data = json.loads(result.stdout)
+        return {d["line"] for d in data["diagnostics"] if d["path"].endswith("train.py")}
+
+    line = _flow_line("train.py", "loss = criterion(model(x), y)")
+    assert line in train_findings()
+    main = tmp_path / "main.py"
+    main.write_text(main.read_text().replace("model = SoftmaxNet()", "model = LogitNet()"))
+    assert line not in train_findings()

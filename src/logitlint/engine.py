@@ -6,27 +6,27 @@ from __future__ import annotations
 import ast
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from logitlint.analysis import syntax
+from logitlint.analysis import contexts, syntax
 from logitlint.analysis.evaluate import Evaluator
 from logitlint.analysis.flow import Walker
 from logitlint.analysis.losses import LossCall, helper_inputs, recognise
 from logitlint.analysis.module import ClassInfo, FunctionInfo, ModuleContext
 from logitlint.analysis.summaries import SummaryRecorder
 from logitlint.analysis.torchapi import LOSS_WORDS
-from logitlint.analysis.values import FunctionValue, LossObject, Value, force
-from logitlint.diagnostics import Diagnostic, Span
+from logitlint.analysis.values import FunctionValue, LossObject, Origin, Value, force
+from logitlint.diagnostics import Diagnostic, Related, Span
 from logitlint.limits import check_parseable
 from logitlint.noqa import Noqa
 from logitlint.outline import FullOutline, Item, Outline, UnitParseError
 from logitlint.rules import Rule, all_rules
 from logitlint.rules.base import LossRule
-from logitlint.rules.context import RuleContext
+from logitlint.rules.context import RuleContext, display_path
 
 if TYPE_CHECKING:
     from logitlint.analysis.project import ProjectView
@@ -68,6 +68,7 @@ class FileCheck:
         self._seen: set[tuple[str, Span]] = set()
         self._walked: set[int] = set()
         self.parsed_lines = 0
+        self._context: contexts.Context | None = None  # the call site a walk takes its facts from
         self.skipped = False  # the prefilter found no PyTorch loss code: nothing was analysed
 
     # --- entry -----------------------------------------------------------------------------------
@@ -112,9 +113,12 @@ class FileCheck:
         if outline.has_tokens(self.required):
             return True
         project = self.settings.project
-        return project is not None and project.imports_loss_entry(self._context(outline))
+        if project is None:
+            return False
+        ctx = self._module(outline)
+        return project.imports_loss_entry(ctx) or contexts.may_need_contexts(ctx)
 
-    def _context(self, outline: Outline) -> ModuleContext:
+    def _module(self, outline: Outline) -> ModuleContext:
         settings = self.settings
         return ModuleContext(
             outline,
@@ -142,6 +146,8 @@ class FileCheck:
         return SyntaxErrorInFile("cannot parse", 1, 0)
 
     def add(self, diagnostic: Diagnostic) -> None:
+        if self._context is not None:
+            diagnostic = self._in_context(diagnostic, self._context.site)
         key = (diagnostic.code, diagnostic.span)
         if key not in self._seen:
             self._seen.add(key)
@@ -149,7 +155,7 @@ class FileCheck:
 
     # --- which units to walk ---------------------------------------------------------------------
     def _analyse(self, outline: Outline) -> None:
-        self.ctx = ctx = self._context(outline)
+        self.ctx = ctx = self._module(outline)
         self._walked_items: set[int] = set()
         watched = self._loss_names(ctx)
         module_walk = False
@@ -174,6 +180,43 @@ class FileCheck:
                     module_walk = True
         if module_walk:
             self._walk_module(outline)
+        project = self.settings.project
+        if project is not None:  # parameters and attributes that call sites give facts to
+            for fn, context in contexts.contexts_in(ctx, project.index):
+                self._walk_in_context(fn, context)
+
+    def _walk_in_context(self, fn: FunctionInfo, context: contexts.Context) -> None:
+        """Walk a function again with one call site's arguments bound (findings name the site)."""
+        ev = Evaluator(self.ctx, fn, hook=self._dispatch)
+        ev.env = fn.initial_env(ev.stamp)
+        for name, value in context.seeds(fn):
+            ev.env[name] = (value, ev.stamp())
+        self._context = context
+        try:
+            Walker(ev, on_nested=lambda node: None).run(syntax.body_statements(fn.node.body))
+        finally:
+            self._context = None
+
+    def _in_context(self, diagnostic: Diagnostic, site: Origin) -> Diagnostic:
+        """A finding that holds for one call site: it says which, and offers no fix (other callers
+        may pass something else)."""
+        resolved = site.resolve(self.path)
+        path = resolved.path or self.path
+        where = (
+            f"{display_path(path, self.path)}:{resolved.line}"
+            if not _same_file(path, self.path)
+            else f"line {resolved.line}"
+        )
+        return replace(
+            diagnostic,
+            message=f"{diagnostic.message} (when called from {where})",
+            related=(
+                *diagnostic.related,
+                Related(display_path(path, self.path), resolved.line, resolved.col, "called from here"),
+            ),
+            fix=None,
+            fix_note=f"no fix: the finding depends on the call at {where}",
+        )
 
     def _consumer(self, item: Item, watched: set[str]) -> bool:
         return (bool(item.tokens & self.required) and self.screen(item)) or self._mentions(item, watched)

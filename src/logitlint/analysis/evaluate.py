@@ -16,6 +16,7 @@ from logitlint.analysis import syntax, torchapi
 from logitlint.analysis.tables import literal_tensor
 from logitlint.analysis.values import (
     UNKNOWN,
+    Alternatives,
     ClassValue,
     ExternalModel,
     FunctionValue,
@@ -37,6 +38,7 @@ from logitlint.analysis.values import (
     Via,
     force,
     merge,
+    merge_all,
 )
 
 if TYPE_CHECKING:
@@ -56,6 +58,12 @@ _TORCHVISION_HEADS = (
     (("resnet", "resnext", "wide_resnet", "regnet", "googlenet", "inception", "shufflenet"), "fc"),
     (("densenet", "mobilenet", "efficientnet", "vgg", "alexnet", "convnext", "mnasnet", "squeezenet"), "classifier"),
     (("vit_", "swin_"), "heads"),
+)
+# timm model names (``timm.create_model("resnet50")``) -> the attribute their forward ends with
+_TIMM_HEADS = (
+    (("resnet", "resnext", "seresnet", "wide_resnet"), "fc"),
+    (("efficientnet", "mobilenetv2", "mobilenetv3", "densenet", "mixnet"), "classifier"),
+    (("vit_", "deit", "swin_", "convnext", "beit", "eva"), "head"),
 )
 
 
@@ -204,8 +212,10 @@ class Evaluator:
                     return value
         if isinstance(base, (SelfValue, Instance, ClassValue)) and hasattr(base.cls, "attr_value"):
             return base.cls.attr_value(attr)
-        if isinstance(base, Sequential) and attr in ("forward",):
-            return base
+        if isinstance(base, (Sequential, LossObject, Layer)) and attr == "forward":
+            return base  # loss.forward(x, y), layer.forward(x): the call itself
+        if isinstance(base, Alternatives):
+            return merge_all([self.attribute(option, attr) for option in base.options])
         if isinstance(base, Tensor) and attr in ("data", "T", "mT"):
             return base.through(Via.STEPS, keep_dim=attr == "data", keep_producer=False)
         return UNKNOWN
@@ -397,7 +407,12 @@ class Evaluator:
         if isinstance(callee, Ref):
             qual = torchapi.canonical(callee.qualname)
             if qual.startswith("torchvision.models."):
-                return _torchvision_model(qual)
+                return _library_model(qual, qual.rsplit(".", 1)[-1], _TORCHVISION_HEADS)
+            if qual == "timm.create_model" and node.args:
+                name = syntax.string_literal(node.args[0].value)
+                return _library_model(qual, name, _TIMM_HEADS) if name else UNKNOWN
+            if qual.startswith("timm.models."):
+                return _library_model(qual, qual.rsplit(".", 1)[-1], _TIMM_HEADS)
             return self.call_torch(qual, node)
         if isinstance(callee, ExternalModel):
             head = dict(callee.overrides).get(callee.head)
@@ -414,6 +429,8 @@ class Evaluator:
                 value = self.produce(node, last.op, "sequential", node.args[0].value, dim_value=last.dim, layer=last)
                 return from_call(value, "nn.Sequential")
             return self.call(last, node) if not isinstance(last, Sequential) else UNKNOWN
+        if isinstance(callee, Alternatives):
+            return merge_all([self.call(option, node) for option in callee.options])
         if isinstance(callee, ClassValue) and hasattr(callee.cls, "call_value"):
             return Instance(callee.cls)
         if isinstance(callee, (Instance, SelfValue)) and hasattr(callee.cls, "call_value"):
@@ -458,9 +475,12 @@ class Evaluator:
             self.bind(target, receiver.with_override(attr, value))
 
     def _method_value(self, receiver: Value, name: str, node: cst.Call) -> Value:
-        if isinstance(receiver, (LossObject, Layer, Sequential, Instance, ExternalModel)) and name in _MODULE_METHODS:
+        if (
+            isinstance(receiver, (LossObject, Layer, Sequential, Instance, ExternalModel, Alternatives))
+            and name in _MODULE_METHODS
+        ):
             return receiver
-        if isinstance(receiver, (Instance, SelfValue, Sequential, ExternalModel)) and name == "forward":
+        if isinstance(receiver, (Instance, SelfValue, Sequential, ExternalModel, Alternatives)) and name == "forward":
             return self.call(receiver, node)
         if name == "log":
             return self.log_of(receiver, node)
@@ -693,11 +713,11 @@ class Evaluator:
         return all((self.stamp_of(name) or 0) == stamp for name, stamp in producer.stamps)
 
 
-def _torchvision_model(qual: str) -> Value:
-    name = qual.rsplit(".", 1)[-1]
-    for prefixes, head in _TORCHVISION_HEADS:
+def _library_model(qual: str, name: str, table) -> Value:
+    """A library model whose forward ends with a known attribute (its head), else UNKNOWN."""
+    for prefixes, head in table:
         if name.startswith(prefixes):
-            return ExternalModel(qual, head)
+            return ExternalModel(qual if qual != "timm.create_model" else f"timm.{name}", head)
     return UNKNOWN
 
 

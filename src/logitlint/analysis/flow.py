@@ -8,6 +8,7 @@ forgotten, so a fact from before the loop never leaks past a reassignment inside
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import libcst as cst
 
@@ -19,11 +20,14 @@ from logitlint.analysis.values import (
     ExternalModel,
     FunctionValue,
     Instance,
+    Kind,
     Lazy,
+    Tensor,
     TupleValue,
     Value,
     force,
     merge,
+    merge_all,
 )
 
 _TERMINAL = (cst.Return, cst.Raise, cst.Continue, cst.Break)
@@ -83,6 +87,27 @@ class Walker:
             env[name] = (UNKNOWN, self.ev.stamp())
         return env
 
+    def _element(self, node: cst.BaseExpression, iterated: Value) -> Value:
+        """What a ``for`` loop's target holds on every pass: a slice of a (log-)probability tensor
+        along its first axis, or the merge of a literal list's or a tuple's elements."""
+        if isinstance(node, (cst.List, cst.Tuple)):
+            if any(isinstance(e, cst.StarredElement) for e in node.elements) or not node.elements:
+                return UNKNOWN
+            iterated = TupleValue(tuple(self.ev.values.get(e.value, UNKNOWN) for e in node.elements))
+        if isinstance(iterated, Lazy):
+            return UNKNOWN  # a call's result: not worth computing for every loop
+        if isinstance(iterated, TupleValue) and iterated.items:
+            if any(isinstance(item, Lazy) for item in iterated.items):
+                return UNKNOWN
+            iterated = merge_all(list(iterated.items))
+            return replace(iterated, producer=None, via="variable") if isinstance(iterated, Tensor) else UNKNOWN
+        if isinstance(iterated, Tensor) and iterated.kind in (Kind.PROBS, Kind.LOG_PROBS):
+            dim = iterated.dim
+            dim = dim - 1 if dim is not None and dim > 0 else dim if dim is not None and dim < 0 else None
+            ndim = iterated.ndim - 1 if iterated.ndim else None
+            return replace(iterated, dim=dim, ndim=ndim, producer=None, via="steps", dist=None)
+        return UNKNOWN
+
     # --- statements ------------------------------------------------------------------------------
     def statement(self, stmt: cst.BaseStatement) -> bool:
         ev = self.ev
@@ -104,12 +129,15 @@ class Walker:
                 branches.append(self._branch(stmt.orelse.body.body, env))
             return self._join(branches)
         if isinstance(stmt, (cst.For, cst.While)):
+            element: Value = UNKNOWN
             if isinstance(stmt, cst.For):
-                ev.eval(stmt.iter)
+                element = self._element(stmt.iter, ev.eval(stmt.iter))
                 targets = set(syntax.target_names(stmt.target))
             else:
                 targets = set()
             entry = self._forget(ev.env, stmt.body.body, targets)
+            if element is not UNKNOWN and isinstance(stmt.target, cst.Name):
+                entry[stmt.target.value] = (element, ev.stamp())  # for out in torch.softmax(x, -1)
             if isinstance(stmt, cst.While):
                 ev.env = entry
                 ev.eval(stmt.test)

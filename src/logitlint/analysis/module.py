@@ -22,7 +22,10 @@ from logitlint.analysis.torchapi import LOSS_WORDS
 from logitlint.analysis.values import (
     UNKNOWN,
     ClassValue,
+    ExternalModel,
     FunctionValue,
+    Instance,
+    Layer,
     Lazy,
     LossObject,
     Param,
@@ -38,6 +41,23 @@ from logitlint.outline import FullItem, Item, Outline, ParsedUnit, UnitParseErro
 
 if TYPE_CHECKING:
     from logitlint.analysis.project import ProjectView
+
+
+def relative_module(own: str | None, is_package: bool, module: str | None, level: int) -> str | None:
+    """The absolute name of ``from <level dots><module> import ...`` written in module ``own``."""
+    if level == 0:
+        return module
+    if own is None:
+        return None
+    parts = own.split(".")
+    if not is_package:
+        parts = parts[:-1]
+    if level - 1 > len(parts):
+        return None
+    base = parts[: len(parts) - (level - 1)]
+    if module:
+        base.append(module)
+    return ".".join(base) or None
 
 
 class _Guard:
@@ -128,19 +148,7 @@ class ModuleContext:
             yield local, f"{base}.{name}"
 
     def resolve_module(self, module: str | None, level: int) -> str | None:
-        if level == 0:
-            return module
-        if self.module_name is None:
-            return None
-        parts = self.module_name.split(".")
-        if not self.is_package:
-            parts = parts[:-1]
-        if level - 1 > len(parts):
-            return None
-        base = parts[: len(parts) - (level - 1)]
-        if module:
-            base.append(module)
-        return ".".join(base) or None
+        return relative_module(self.module_name, self.is_package, module, level)
 
     # --- module-level names --------------------------------------------------------------------
     def global_value(self, name: str) -> Value:
@@ -153,10 +161,37 @@ class ModuleContext:
         self._guard.active.add(key)
         try:
             value = merge_all(list(self._global_bindings(name)))
+            if isinstance(force(value), (Instance, ExternalModel)):
+                value = self._with_module_level_attributes(name, force(value))
         finally:
             self._guard.active.discard(key)
         self._globals[name] = value
         return value
+
+    def _with_module_level_attributes(self, name: str, model: Instance | ExternalModel) -> Value:
+        """A module-level model with ``name.attr = ...`` assignments at module level applied (a
+        replaced head: ``net.fc = nn.Sequential(..., nn.Softmax(dim=1))``), as a function sees it."""
+
+        assigned: dict[str, list[Value]] = {}
+        for item in self.outline.items:
+            if item.kind != "statement" or not item.mentions(name):
+                continue
+            evaluator = Evaluator(self, None, flow_insensitive=True)
+            for stmt, unit in item.statements():
+                evaluator.unit = unit
+                for inner in syntax.walk_statements([stmt]):
+                    if not isinstance(inner, cst.SimpleStatementLine):
+                        continue
+                    for small in inner.body:
+                        if isinstance(small, cst.Assign):
+                            for target in small.targets:
+                                dotted = syntax.dotted_name(target.target)
+                                if dotted is not None and dotted.count(".") == 1 and dotted.startswith(name + "."):
+                                    attr = dotted.split(".", 1)[1]
+                                    assigned.setdefault(attr, []).append(evaluator.eval(small.value))
+        for attr, values in assigned.items():
+            model = model.with_override(attr, merge_all(values))
+        return model
 
     def has_global_binding(self, name: str) -> bool:
         return next(iter(self._global_bindings(name)), None) is not None
@@ -509,22 +544,25 @@ class FunctionInfo:
             if param.name.value == name:
                 if index == 0 and self.self_name == name:
                     return SelfValue(self.cls)
-                if param.default is not None:
-
-                    default = force(Evaluator(self.ctx, self.parent, flow_insensitive=True).eval(param.default))
-                    if isinstance(default, LossObject):
-                        return default
+                default = self._module_default(param)
+                if default is not None:
+                    return default
                 offset = 1 if self.self_name is not None else 0
                 return Param(index - offset, name)
         for param in self.node.params.kwonly_params:
             if param.name.value == name:
-                if param.default is not None:
-
-                    default = force(Evaluator(self.ctx, self.parent, flow_insensitive=True).eval(param.default))
-                    if isinstance(default, LossObject):
-                        return default
-                return Param(-1, name)
+                default = self._module_default(param)
+                return default if default is not None else Param(-1, name)
         return UNKNOWN
+
+    def _module_default(self, param: cst.Param) -> Value | None:
+        """A default that is a loss object or an activation (``loss=nn.BCELoss()``,
+        ``normalize=nn.Sigmoid()``): what the body uses unless a caller passes another."""
+        if param.default is None:
+            return None
+
+        default = force(Evaluator(self.ctx, self.parent, flow_insensitive=True).eval(param.default))
+        return default if isinstance(default, (LossObject, Layer)) else None
 
     def initial_env(self, stamp) -> dict[str, tuple[Value, int]]:
         return {name: (self.param_value(name), stamp()) for name in self.param_names}

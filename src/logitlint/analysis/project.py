@@ -63,6 +63,7 @@ class ProjectIndex:
         self._whole: set[Path] = set()  # files whose pieces did not parse alone: parsed whole
         self._loss_entries: dict[tuple[str, Path], bool] = {}
         self.edges: dict[Path, set[Path]] = {}  # file -> project files its analysis read
+        self.extensions: dict[str, object] = {}  # per-run indexes of other modules (callsites)
 
     def view(self, path: Path | str) -> ProjectView:
         return ProjectView(self, Path(os.path.abspath(path)))
@@ -118,6 +119,7 @@ class ProjectIndex:
         self._weight = 0
         self._loss_entries.clear()
         self.edges.clear()
+        self.extensions.clear()
 
     def trim(self) -> None:
         """Between two files (never during a check): forget the least recently used analysed modules

@@ -272,6 +272,20 @@ class ExternalModel(Value):
 
 
 @dataclass(frozen=True)
+class Alternatives(Value):
+    """One of several models (``A() if cond else B()``): calling it returns what every option
+    returns when they agree (``merge``), else UNKNOWN."""
+
+    options: tuple[Value, ...]
+
+    def portable(self) -> Value:
+        return Alternatives(tuple(v.portable() for v in self.options))
+
+
+_MODELS = (Instance, Sequential, ExternalModel, Alternatives)
+
+
+@dataclass(frozen=True)
 class ClassValue(Value):
     cls: Any
 
@@ -324,6 +338,12 @@ def merge(a: Value, b: Value) -> Value:
         return TupleValue(tuple(merge(x, y) for x, y in zip(a.items, b.items)))
     if type(a) is type(b) and a == b:
         return a
+    if isinstance(a, _MODELS) and isinstance(b, _MODELS):  # net = A() if cond else B()
+        options = [*(a.options if isinstance(a, Alternatives) else (a,))]
+        for option in b.options if isinstance(b, Alternatives) else (b,):
+            if option not in options:
+                options.append(option)
+        return Alternatives(tuple(options))
     return UNKNOWN
 
 
