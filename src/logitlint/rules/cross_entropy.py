@@ -186,7 +186,7 @@ print(F.nll_loss(torch.log(probs), target))  # 0.7206, the cross-entropy of thes
         Invalid(
             "import torch.nn.functional as F\nlogp = F.log_softmax(x, 1)\nloss = F.cross_entropy(logp.exp(), y)\n",
             at="logp.exp()",
-            fixed="import torch.nn.functional as F\nimport torch\nlogp = F.log_softmax(x, 1)\nloss = F.nll_loss(torch.log(logp.exp()), y)\n",
+            fixed="import torch.nn.functional as F\nlogp = F.log_softmax(x, 1)\nloss = F.nll_loss(logp, y)\n",
         ),
     )
 
