@@ -362,7 +362,7 @@ def _is_loss_entry(value: Value) -> bool:
     value = force(value)
     if isinstance(value, LossObject):
         return True
-    if isinstance(value, FunctionValue) and hasattr(value.fn, "summary"):
+    if isinstance(value, FunctionValue):
         return bool(value.fn.summary().sinks)
     return False
 

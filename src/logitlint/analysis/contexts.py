@@ -223,7 +223,7 @@ def worth(value: Value) -> bool:
         return True
     if isinstance(value, Alternatives):
         return any(worth(option) for option in value.options)
-    if isinstance(value, Instance) and hasattr(value.cls, "call_value"):
+    if isinstance(value, Instance):
         result = force(value.cls.call_value(value.overrides)[0])
         items = result.items if isinstance(result, TupleValue) else (result,)  # forward returns (a, b)
         return any(isinstance(r, Tensor) and r.kind in (Kind.PROBS, Kind.LOG_PROBS) for r in map(force, items))

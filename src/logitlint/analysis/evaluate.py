@@ -210,7 +210,7 @@ class Evaluator:
             for key, value in base.overrides:
                 if key == attr:
                     return value
-        if isinstance(base, (SelfValue, Instance, ClassValue)) and hasattr(base.cls, "attr_value"):
+        if isinstance(base, (SelfValue, Instance, ClassValue)) and base.cls is not None:
             return base.cls.attr_value(attr)
         if isinstance(base, (Sequential, LossObject, Layer)) and attr == "forward":
             return base  # loss.forward(x, y), layer.forward(x): the call itself
@@ -431,13 +431,13 @@ class Evaluator:
             return self.call(last, node) if not isinstance(last, Sequential) else UNKNOWN
         if isinstance(callee, Alternatives):
             return merge_all([self.call(option, node) for option in callee.options])
-        if isinstance(callee, ClassValue) and hasattr(callee.cls, "call_value"):
+        if isinstance(callee, ClassValue):
             return Instance(callee.cls)
-        if isinstance(callee, (Instance, SelfValue)) and hasattr(callee.cls, "call_value"):
+        if isinstance(callee, (Instance, SelfValue)) and callee.cls is not None:
             cls = callee.cls
             overrides = callee.overrides if isinstance(callee, Instance) else ()
             return Lazy(lambda: from_call(force(cls.call_value(overrides)[0]), cls.name))
-        if isinstance(callee, FunctionValue) and hasattr(callee.fn, "summary"):
+        if isinstance(callee, FunctionValue):
             fn = callee.fn
             return Lazy(lambda: from_call(force(fn.summary().returns), fn.qualname))
         return UNKNOWN

@@ -89,7 +89,7 @@ def helper_inputs(call: cst.Call, ev: Evaluator) -> Iterator[LossCall]:
     if callee is None:
         return
     callee = force(callee)
-    if not isinstance(callee, FunctionValue) or not hasattr(callee.fn, "summary"):
+    if not isinstance(callee, FunctionValue):
         return
     if not callee.fn.may_have_sinks():
         return

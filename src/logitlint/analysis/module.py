@@ -737,7 +737,7 @@ class ClassInfo:
                 base.qualname in torchapi.MODULE_BASES or base.qualname.startswith("torch.nn.")
             ):
                 return True
-            if isinstance(base, ClassValue) and hasattr(base.cls, "is_torch_module"):
+            if isinstance(base, ClassValue):
                 if base.cls.is_torch_module(_seen | {id(self)}):
                     return True
         return False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -251,7 +251,7 @@ class Instance(Value):
     """An instance of a class the analysis can see (a model, usually); ``overrides`` are attributes
     set on this instance from outside (``model.fc = nn.Sequential(...)``)."""
 
-    cls: Any  # ClassInfo
+    cls: ClassFacts
     overrides: tuple[tuple[str, Value], ...] = ()
 
     def with_override(self, attr: str, value: Value) -> Instance:
@@ -287,18 +287,18 @@ _MODELS = (Instance, Sequential, ExternalModel, Alternatives)
 
 @dataclass(frozen=True)
 class ClassValue(Value):
-    cls: Any
+    cls: ClassFacts
 
 
 @dataclass(frozen=True)
 class FunctionValue(Value):
-    fn: Any  # FunctionInfo
+    fn: FunctionFacts
     bound: bool = False  # a method read through an instance or self
 
 
 @dataclass(frozen=True)
 class SelfValue(Value):
-    cls: Any
+    cls: ClassFacts | None  # None: a method whose class is not known
 
 
 @dataclass(frozen=True)
@@ -315,6 +315,26 @@ class TupleValue(Value):
 
     def portable(self) -> Value:
         return TupleValue(tuple(v.portable() for v in self.items))
+
+
+class FunctionFacts(Protocol):
+    """What the evaluator asks of a function it can see (``analysis.module.FunctionInfo``)."""
+
+    qualname: str
+
+    def summary(self, overrides: tuple[tuple[str, Value], ...] = ()) -> Summary: ...
+
+
+class ClassFacts(Protocol):
+    """What the evaluator asks of a class it can see (``analysis.module.ClassInfo``)."""
+
+    name: str
+
+    def attr_value(self, attr: str) -> Value: ...
+
+    def call_value(self, overrides: tuple[tuple[str, Value], ...] = ()) -> tuple[Value, FunctionFacts | None]: ...
+
+    def is_torch_module(self, _seen: frozenset = frozenset()) -> bool: ...
 
 
 def merge(a: Value, b: Value) -> Value:
