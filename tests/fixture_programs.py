@@ -51,6 +51,22 @@ class FixtureProgram:
     def code(self) -> str:
         return self.name.split("-", 1)[0]
 
+    def reference_function(self):
+        """The float64 maths the fix must match: ``reference.py`` next to ``before.py`` (its
+        ``reference`` function), else the function the docstring's ``reference:`` names in
+        ``tests/references.py``. A new rule's fixture can bring its own maths in its folder."""
+        local = self.before.parent / "reference.py"
+        if local.exists():
+            spec = importlib.util.spec_from_file_location(f"fixture_reference_{self.name.replace('-', '_')}", local)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module.reference
+        if self.reference is None:
+            raise AssertionError(f"{self.name}: add reference.py next to before.py or name a `reference:` in its docstring")
+        from tests import references
+
+        return getattr(references, self.reference)
+
     @property
     def fixed(self) -> Path:
         """The copy of ``before.py`` that the real ``logitlint fix --unsafe-fixes`` rewrote."""

@@ -113,7 +113,7 @@ def run(module, inputs: list, weights_seed: int = 7):
 
 
 def reference(program: FixtureProgram, inputs: list):
-    fn = getattr(references, program.reference)
+    fn = program.reference_function()
     as64 = [
         x.detach().double().requires_grad_() if x.requires_grad else (x.double() if x.is_floating_point() else x)
         for x in inputs
