@@ -58,7 +58,7 @@ def hidden_reason(value: Tensor, node: cst.BaseExpression, ctx: RuleContext) -> 
         changed = sorted(name for name, stamp in producer.stamps if (ctx.ev.stamp_of(name) or 0) != stamp)
         what = f"`{changed[0]}` is" if changed else "the names it reads are"
         return f"no fix: {what} assigned again between {made} and this use"
-    return "no fix: the probabilities are made inside a `with` block (no_grad, autocast) and used outside it"
+    return f"no fix: the {producer.op} is made inside a `with` block (no_grad, autocast) and used outside it"
 
 
 def contexts_around(unit: ParsedUnit, node: cst.CSTNode) -> frozenset[int]:
