@@ -75,6 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"logitlint {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    common, output, fixing = _common_flags(), _output_flags(), _fix_flags()
+    _add_commands(sub, common, output, fixing)
+    parser.commands = sub.choices  # type: ignore[attr-defined]  # for "did you mean" on a subcommand's options
+    return parser
+
+
+def _common_flags() -> argparse.ArgumentParser:
+    """Paths, rule and file selection: shared by check and fix."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "paths",
@@ -124,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip files git ignores (default: on)",
     )
     found.add_argument("--stdin-filename", metavar="PATH", help="the name to report for standard input")
+    _run_flags(common)
+    return common
+
+
+def _run_flags(common: argparse.ArgumentParser) -> None:
+    """Speed, configuration and log levels."""
     speed = common.add_argument_group("speed")
     speed.add_argument("-j", "--jobs", type=int, metavar="N", help="worker processes (default: the CPU count)")
     speed.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
@@ -159,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="also say which configuration applies, and counts and timing"
     )
 
+
+def _output_flags() -> argparse.ArgumentParser:
     output = argparse.ArgumentParser(add_help=False)
     shown = output.add_argument_group("output and exit code")
     formats = sorted([*FORMATS, *TEXT_VARIANTS])
@@ -171,9 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FORMAT",
         help=f"{', '.join(formats)} (default: text; `concise` is text without source excerpts, `full` is text)",
     )
-    shown.add_argument(
-        "--statistics", action="store_true", help="count findings by rule instead of listing them"
-    )
+    shown.add_argument("--statistics", action="store_true", help="count findings by rule instead of listing them")
     shown.add_argument("--no-source", action="store_true", help="do not print source excerpts")
     shown.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     shown.add_argument(
@@ -188,6 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SEVERITY",
         help="exit 1 only for findings of this severity or worse: error, warning or info (default: info, every finding)",
     )
+    return output
+
+
+def _fix_flags() -> argparse.ArgumentParser:
     fixing = argparse.ArgumentParser(add_help=False)
     fixes = fixing.add_argument_group("fixes")
     fixes.add_argument(
@@ -206,7 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--diff", action="store_true", help="print a unified diff instead of writing; exit 1 if anything would change"
     )
     fixes.add_argument("--show-fixes", action="store_true", help="list every fix applied")
+    return fixing
 
+
+def _add_commands(sub, common: argparse.ArgumentParser, output: argparse.ArgumentParser, fixing) -> None:
     check = sub.add_parser(
         "check",
         parents=[common, output, fixing],
@@ -260,8 +281,6 @@ def build_parser() -> argparse.ArgumentParser:
         "unsafeFixes (bool: fix-all applies unsafe fixes too), debounceMs (default 150).\n"
         "Editor set-up (Neovim, Helix, VS Code, python-lsp-server): see the README.",
     )
-    parser.commands = sub.choices  # type: ignore[attr-defined]  # for "did you mean" on a subcommand's options
-    return parser
 
 
 def _printable_streams() -> None:
