@@ -137,7 +137,7 @@ def make_inputs(
         x.select(cd, 0).add_(1e4)
     if masked:
         mask = torch.rand(shape, generator=gen) < 0.3
-        for d in {cd, dim if dim is not None else cd}:
+        for d in {cd, dim if dim is not None and -rank <= dim < rank else cd}:
             mask.select(d, 0).fill_(False)  # every slice along the softmax (and class) dim keeps one logit
         mask.view(-1)[-1] = True  # and one logit is masked
         x = x.masked_fill(mask, float("-inf"))
@@ -267,6 +267,8 @@ def judge(case: Case, seed: int) -> Verdict:
             verdict.outcome = "unreported"
     except Failure as exc:
         verdict.failure = str(exc)
+    except Exception as exc:  # noqa: BLE001 - an oracle error is a failure to look at, not a crash of the run
+        verdict.failure = f"the oracle failed on this program: {type(exc).__name__}: {exc}"
     return verdict
 
 
