@@ -125,7 +125,8 @@ def record(tally: Tally, trial: Trial, original: Side, rewrite: Side, reference:
     tally.values_fixed += _repairs(rewrite.value, original.value)
     tally.grads_fixed += any(_repairs(a, b) for _, a, b in _grad_pairs(rewrite, original))
     if tuple(original.value.shape) != tuple(rewrite.value.shape):
-        tally.fail(trial, f"the result's shape changes from {tuple(original.value.shape)} to {tuple(rewrite.value.shape)}")
+        before, after = tuple(original.value.shape), tuple(rewrite.value.shape)
+        tally.fail(trial, f"the result's shape changes from {before} to {after}")
         return
     cls = tally.fix_class
     tol = TOLERANCE[trial.dtype]

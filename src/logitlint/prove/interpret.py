@@ -142,7 +142,13 @@ class Interpreter:
         )
 
     def _locally_bound(self, name: str) -> bool:
-        return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store) for n in ast.walk(self.program.tree))
+        tree = self.program.tree
+        return bool(
+            self.program.cached(
+                ("stored", name),
+                lambda: any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store) for n in ast.walk(tree)),
+            )
+        )
 
     def _bound(self, node: ast.AST, binding: Binding, role: str) -> object:
         key = id(node)

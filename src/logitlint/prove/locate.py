@@ -38,6 +38,12 @@ class Program:
     tree: ast.Module
     line_starts: list[int]
     parents: dict[int, ast.AST] = field(default_factory=dict)
+    memo: dict[tuple, object] = field(default_factory=dict)  # answers of the lookups below, per node
+
+    def cached(self, key: tuple, compute):
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
 
     @classmethod
     def parse(cls, text: str) -> Program:
@@ -201,6 +207,10 @@ def _computes(node: ast.expr) -> bool:
 # --- following names back ------------------------------------------------------------------------
 def binding_of(program: Program, name: ast.Name) -> Binding | None:
     """The one plain assignment ``name.id = value`` that reaches ``name``, if it is certain."""
+    return program.cached(("binding", id(name)), lambda: _binding_of(program, name))  # type: ignore[return-value]
+
+
+def _binding_of(program: Program, name: ast.Name) -> Binding | None:
     scope = program.scope_of(name)
     use = program.range(name)[0]
     stores = [n for n in _walk_scope(scope) if _stores(n, name.id)]
@@ -246,6 +256,10 @@ def binding_of(program: Program, name: ast.Name) -> Binding | None:
 
 def _module_constant(program: Program, name: str) -> Binding | None:
     """A global read in a function: its one module-level assignment (``criterion = nn.CrossEntropyLoss()``)."""
+    return program.cached(("global", name), lambda: _find_module_constant(program, name))  # type: ignore[return-value]
+
+
+def _find_module_constant(program: Program, name: str) -> Binding | None:
     stores = [n for n in ast.walk(program.tree) if _stores(n, name) or _declares_global(n, name)]
     if len(stores) != 1:
         return None
@@ -303,6 +317,10 @@ def _walk_scope(scope: ast.AST):
 
 def self_attribute(program: Program, node: ast.Attribute) -> Binding | None:
     """``self.attr`` read in a method: its one assignment in the class's ``__init__``."""
+    return program.cached(("self", id(node)), lambda: _self_attribute(program, node))  # type: ignore[return-value]
+
+
+def _self_attribute(program: Program, node: ast.Attribute) -> Binding | None:
     if not (isinstance(node.value, ast.Name) and node.value.id == "self"):
         return None
     cls = next((a for a in program.ancestors(node) if isinstance(a, ast.ClassDef)), None)
@@ -330,6 +348,10 @@ def self_attribute(program: Program, node: ast.Attribute) -> Binding | None:
 
 def torch_imports(program: Program) -> dict[str, str]:
     """Module-level names bound to torch objects by imports: ``F`` -> ``torch.nn.functional``."""
+    return program.cached(("imports",), lambda: _torch_imports(program))  # type: ignore[return-value]
+
+
+def _torch_imports(program: Program) -> dict[str, str]:
     names: dict[str, str] = {}
     rebound: set[str] = set()
     for node in ast.walk(program.tree):

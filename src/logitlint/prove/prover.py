@@ -11,7 +11,7 @@ import torch
 
 from logitlint.diagnostics import Diagnostic, FixClass
 from logitlint.prove.checks import Side, Tally, record, summary
-from logitlint.prove.inputs import Inputs, Trial, trials
+from logitlint.prove.inputs import Inputs, trials
 from logitlint.prove.interpret import TORCH_ERRORS, Interpreter
 from logitlint.prove.locate import NotProvable, Program, compared_pair
 
