@@ -31,7 +31,9 @@ def build_server():
         from logitlint.lsp.server import build
     except ImportError as exc:
         if exc.name is None or exc.name.split(".")[0] in _OPTIONAL:
-            raise SystemExit("logitlint lsp needs pygls: pip install 'logitlint[lsp]'") from None
+            raise SystemExit(
+                "logitlint lsp needs pygls: pip install 'logitlint[lsp]' (from a clone: python -m pip install '.[lsp]')"
+            ) from None
         raise
     return build()
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 INSTALL_HINT = (
     "logitlint: error: --prove needs torch, which is not installed here.\n"
     "Install the optional extra (CPU torch, pinned): pip install 'logitlint[prove]'\n"
-    "  (or: pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu)"
+    "  (until logitlint is on PyPI, from a clone of it: python -m pip install '.[prove]';\n"
+    "  or: pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu)"
 )
 
 
