@@ -24,8 +24,8 @@ from logitlint.source import Source, SourceError
 
 # Imported modules kept analysed between files, per process, weighed by their source size: the
 # least recently used are forgotten first, so a module every file imports is built once per run.
-MAX_CONTEXT_CHARS = 8_000_000
-MAX_OUTLINES = 64  # cuts of files checked or imported lately (a checked file is often imported next)
+MAX_CONTEXT_CHARS = 3_000_000
+MAX_OUTLINES = 8  # cuts of files checked or imported lately (a checked file is often imported next)
 
 
 def module_info(path: Path | str) -> tuple[str, bool, Path]:
