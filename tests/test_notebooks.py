@@ -180,3 +180,19 @@ def test_positions_after_a_fix_adds_an_import_line(tmp_path):
     assert "2 | loss = nn.BCEWithLogitsLoss()(out, y)" in result.stdout
     again = run_cli("check", "--no-cache", str(notebook)).stdout
     assert again.splitlines()[0] == result.stdout.split("\n\n")[0].splitlines()[0]
+
+
+def test_diff_shows_each_changed_cell_with_its_own_lines(tmp_path):
+    notebook = tmp_path / "train.ipynb"
+    before = make_notebook(notebook)
+    result = run_cli("fix", "--diff", "--unsafe-fixes", str(notebook))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert notebook.read_text() == before  # --diff writes nothing
+    name = str(notebook).lstrip("/")
+    assert f"--- a/{name}:cell 3\n+++ b/{name}:cell 3\n@@ -1,4 +1,4 @@\n" in result.stdout
+    assert "-logp = torch.log(F.softmax(logits, dim=1))\n+logp = F.log_softmax(logits, dim=1)\n" in result.stdout
+    assert f"--- a/{name}:cell 5\n" in result.stdout
+    assert "+loss = F.cross_entropy(logits, target)\n" in result.stdout
+    assert '"source"' not in result.stdout and "cell 2" not in result.stdout  # no JSON, unchanged cells left out
+    check = run_cli("check", "--diff", "--unsafe-fixes", str(notebook))
+    assert check.stdout == result.stdout

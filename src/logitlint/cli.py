@@ -472,6 +472,21 @@ def cmd_check(args, config: RunConfig) -> int:
     return _exit_code(args, reports)
 
 
+def _diff(report: FileReport) -> list[str]:
+    if report.notebook:  # per cell, with the cell's own lines
+        from logitlint.notebooks import cell_diff
+
+        return cell_diff(report.original or "", report.fixed or "", report.path)
+    return list(
+        difflib.unified_diff(
+            (report.original or "").splitlines(keepends=True),
+            (report.fixed or "").splitlines(keepends=True),
+            fromfile=f"a/{report.path.lstrip('/')}",
+            tofile=f"b/{report.path.lstrip('/')}",
+        )
+    )
+
+
 def cmd_fix(args, config: RunConfig) -> int:
     started = time.monotonic()
     stdin_only = list(args.paths) == ["-"]
@@ -480,14 +495,7 @@ def cmd_fix(args, config: RunConfig) -> int:
     if args.diff:
         for report in reports:
             if report.changed and not args.silent:
-                sys.stdout.writelines(
-                    difflib.unified_diff(
-                        (report.original or "").splitlines(keepends=True),
-                        (report.fixed or "").splitlines(keepends=True),
-                        fromfile=f"a/{report.path.lstrip('/')}",
-                        tofile=f"b/{report.path.lstrip('/')}",
-                    )
-                )
+                sys.stdout.writelines(_diff(report))
         _print_errors(reports)
         if any(r.error is not None for r in reports):
             return 2

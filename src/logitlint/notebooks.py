@@ -10,6 +10,7 @@ written with its own JSON layout (indent, key order, trailing newline) and nothi
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Iterable
@@ -173,6 +174,32 @@ class Notebook(CellProgram):
         indent = _indent_of(self.raw)
         text = json.dumps(self.data, indent=indent, ensure_ascii=False)
         return text + ("\n" if self.raw.endswith("\n") else "")
+
+
+def cell_diff(original: str, fixed: str, path: str) -> list[str]:
+    """A unified diff per changed code cell, each headed with the cell (as ruff shows notebooks),
+    instead of a diff of the notebook's JSON."""
+    before, after = json.loads(original)["cells"], json.loads(fixed)["cells"]
+    lines: list[str] = []
+    for number, (old, new) in enumerate(zip(before, after), start=1):
+        if not isinstance(old, dict) or old.get("cell_type") != "code":
+            continue
+        a, b = _source_text(old.get("source", "")), _source_text(new.get("source", ""))
+        if a != b:
+            name = f"{path.lstrip('/')}:cell {number}"
+            lines.extend(
+                difflib.unified_diff(
+                    _with_final_newline(a).splitlines(keepends=True),
+                    _with_final_newline(b).splitlines(keepends=True),
+                    fromfile=f"a/{name}",
+                    tofile=f"b/{name}",
+                )
+            )
+    return lines
+
+
+def _with_final_newline(text: str) -> str:
+    return text if text.endswith("\n") or not text else text + "\n"
 
 
 def _source_text(source) -> str:
