@@ -8,6 +8,7 @@ The docstring of ``before.py`` says how to run it:
     reference: cross_entropy      the float64 maths (``tests/references.py``) the result must equal
     moderate: 1.0                 (optional) the moderate input scales, where the values must agree
     tolerance-f64: 3e-9           (optional) a looser tolerance, where FIX-SEMANTICS measured one
+    tolerance-half-grad-mulp: 13  (optional) float16/bfloat16 gradients: torch's own kernel is less exact
     bound: eps 1e-8               (value-change) what the hack did: ``eps E`` (log(p + E)) or ``clamp E``
 
 The programs the runtime tests execute are not the checked-in ``after.py`` (that is only the text
@@ -102,7 +103,9 @@ def programs() -> list[FixtureProgram]:
             return _field(doc, name) if re.search(rf"^{name}:", doc, re.M) else None
 
         bound = optional("bound")
-        tolerance = {d: float(optional(f"tolerance-{d}")) for d in ("f32", "f64") if optional(f"tolerance-{d}")}
+        tolerance = {
+            d: float(optional(f"tolerance-{d}")) for d in ("f32", "f64", "half-grad-mulp") if optional(f"tolerance-{d}")
+        }
         found.append(
             FixtureProgram(
                 folder.name,

@@ -416,7 +416,8 @@ def test_fix_class_in_half_precision(program: FixtureProgram, dtype):
                 assert error <= HALF_MULP, f"fixed value {error:.2f} mulp from the maths: {where}"
             if moderate and ref[1]:
                 errors = [mulp_normwise(g, r) for g, r in zip(a[1], ref[1])]
-                assert max(errors) <= HALF_GRAD_MULP, f"fixed gradient {max(errors):.2f} mulp from the maths: {where}"
+                allowed = (program.tolerance or {}).get("half-grad-mulp", HALF_GRAD_MULP)
+                assert max(errors) <= allowed, f"fixed gradient {max(errors):.2f} mulp from the maths: {where}"
             if kind == "exact":
                 assert mulp(a[0], b[0]) <= EXACT_MULP, f"exact fix differs: {where}"
             elif kind in ("finite", "precision", "value-change"):  # broke = 0
