@@ -5,6 +5,7 @@ own dependencies, checks the shipped example from the command line and through f
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,9 @@ EXAMPLE = ROOT / "examples" / "train_classifier.py"
 
 
 def run(*command, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([str(c) for c in command], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    # A fresh environment sees only what is installed in it: no PYTHONPATH from the test's own run.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run([str(c) for c in command], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +55,7 @@ def test_the_version_has_one_source_and_names_the_artifacts(dist):
     runtime = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:") and "extra ==" not in line]
     assert runtime and not any("torch" in line for line in runtime)  # torch stays out of the runtime dependencies
     assert "LGT = logitlint.flake8_plugin:LogitlintChecker" in entry_points
-    assert "logitlint = logitlint.cli:main" in entry_points
+    assert "logitlint = logitlint.__main__:run" in entry_points
 
 
 def test_the_sdist_carries_the_example_and_the_hooks(dist):
