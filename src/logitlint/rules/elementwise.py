@@ -218,8 +218,21 @@ lse = torch.logsumexp(scores, dim=1)
         "import torch\nm = x.max(1, keepdim=True).values\nlse = m + torch.log(torch.exp(x - m).sum(1, keepdim=True))\n",
         # exp of a max-shifted tensor is at most 1: the stable form written out (torch's own decomposition)
         "import torch\nshifted = x - torch.amax(x, 1, keepdim=True)\nlse = torch.log(torch.sum(torch.exp(shifted), 1, keepdim=True))\n",
+        # an empty tensor: nothing to overflow (torch's own reference logsumexp)
+        "import torch\ndef lse(x, dim):\n    if x.numel() == 0:\n        return torch.sum(torch.exp(x), dim).log()\n    return torch.logsumexp(x, dim)\n",
+        "import torch\ndef lse(x, dim):\n    if not torch.numel(x):\n        return torch.log(torch.exp(x).sum(dim))\n    return torch.logsumexp(x, dim)\n",
     )
     invalid = (
+        Invalid(
+            "import torch\ndef f(x, y):\n    if y.numel() == 0:\n        return torch.log(torch.exp(x).sum(1))\n",
+            at="torch.log(torch.exp(x).sum(1))",
+            fixed="import torch\ndef f(x, y):\n    if y.numel() == 0:\n        return torch.logsumexp(x, 1)\n",
+        ),
+        Invalid(
+            "import torch\ndef f(x):\n    if x.numel() == 0:\n        pass\n    else:\n        return torch.log(torch.exp(x).sum(1))\n",
+            at="torch.log(torch.exp(x).sum(1))",
+            fixed="import torch\ndef f(x):\n    if x.numel() == 0:\n        pass\n    else:\n        return torch.logsumexp(x, 1)\n",
+        ),
         Invalid(
             "import torch\nlse = torch.log(torch.sum(torch.exp(x), dim=1))\n",
             at="torch.log(torch.sum(torch.exp(x), dim=1))",
@@ -245,6 +258,8 @@ lse = torch.logsumexp(scores, dim=1)
         value, summed, bound = found
         if value.producer is not None and stabilised(value.producer.operand):
             return  # m + log(sum(exp(x - m))): already the stable form
+        if value.producer is not None and _under_empty_guard(node, value.producer.operand, ctx):
+            return  # `if x.numel() == 0: return torch.sum(torch.exp(x)).log()`: nothing can overflow
         message = "log(sum(exp(x))) overflows where exp does: use `torch.logsumexp`"
         fix, note = None, None
         logits = visible_logits(value, summed, ctx)
@@ -374,6 +389,50 @@ sp = F.softplus(x)
                 [ctx.replace(node, f"{spelled[0]}({ctx.source(logits, unit=value.producer.unit)})"), *spelled[1]],
             )
         ctx.report(self, node, "log(1 + exp(x)) overflows where exp does: use `F.softplus(x)`", fix=fix, fix_note=note)
+
+
+def _under_empty_guard(node: cst.CSTNode, operand: cst.BaseExpression | None, ctx: RuleContext) -> bool:
+    """Is ``node`` in the body of ``if x.numel() == 0:`` (or ``if not x.numel():``) for the tensor
+    ``operand`` itself? There the tensor is empty, so exp cannot overflow."""
+    if operand is None:
+        return False
+    unit, wanted = ctx.unit, ctx.code(operand)
+    here = unit.span(node)
+    for block in syntax.descendants(unit.module):
+        if not isinstance(block, cst.If) or not _tests_empty(block.test, wanted, ctx):
+            continue
+        body = unit.span(block.body)
+        if (body.line, body.col) <= (here.line, here.col) and (here.end_line, here.end_col) <= (
+            body.end_line,
+            body.end_col,
+        ):
+            return True
+    return False
+
+
+def _tests_empty(test: cst.BaseExpression, wanted: str, ctx: RuleContext) -> bool:
+    def numel_of(expr: cst.BaseExpression) -> str | None:
+        expr = syntax.unparenthesized(expr)
+        if not isinstance(expr, cst.Call):
+            return None
+        if ctx.callee(expr) == "torch.numel" and len(expr.args) == 1:  # torch.numel(x)
+            return ctx.code(expr.args[0].value)
+        if isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "numel" and not expr.args:  # x.numel()
+            return ctx.code(expr.func.value)
+        return None
+
+    test = syntax.unparenthesized(test)
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return numel_of(test.expression) == wanted
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        if isinstance(target.operator, cst.Equal):
+            left, right = test.left, target.comparator
+            if syntax.number_literal(right) == 0:
+                return numel_of(left) == wanted
+            if syntax.number_literal(left) == 0:
+                return numel_of(right) == wanted
+    return False
 
 
 _WHOLE = frozenset(
