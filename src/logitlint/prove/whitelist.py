@@ -6,7 +6,15 @@ around a fix commonly uses. Everything here only computes on its arguments: no I
 
 from __future__ import annotations
 
-from logitlint.analysis.torchapi import LAYERS, LOSSES, PRODUCERS, SIGNATURES, canonical
+from logitlint.analysis.torchapi import (
+    KIND_PRESERVING_RESHAPE,
+    KIND_PRESERVING_SAME_AXES,
+    LAYERS,
+    LOSSES,
+    PRODUCERS,
+    SIGNATURES,
+    canonical,
+)
 
 _PURE_FUNCTIONS = frozenset(
     {
@@ -77,33 +85,16 @@ METHODS = frozenset(
         "pow",
         "sqrt",
         "neg",
-        "float",
-        "double",
-        "half",
-        "detach",
-        "clone",
-        "contiguous",
-        "view",
-        "reshape",
-        "view_as",
-        "reshape_as",
-        "squeeze",
-        "unsqueeze",
-        "flatten",
-        "permute",
-        "transpose",
-        "expand",
-        "expand_as",
-        "gather",
-        "t",
-        "size",
-        "dim",
         "logsumexp",
         "masked_fill",
-        "type_as",
-        "to",
         "logit",
+        "size",
+        "dim",
     }
+    # the analysis' own tables of reshaping and casting methods; device moves and in-place
+    # flags are left out (they are not pure tensor operations)
+    | KIND_PRESERVING_RESHAPE
+    | (KIND_PRESERVING_SAME_AXES - {"cuda", "cpu", "type", "requires_grad_", "detach_"})
 )
 # Attributes of a tensor that are plain data.
 ATTRIBUTES = frozenset({"ndim", "shape", "T", "dtype", "mT"})
