@@ -33,9 +33,17 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "logitlint.analysis.values",
         ),
     ),
-    ("evaluator", ("logitlint.analysis.tables", "logitlint.analysis.evaluate")),
+    ("evaluator", ("logitlint.analysis.tables", "logitlint.analysis.semantics", "logitlint.analysis.evaluate")),
     ("flow", ("logitlint.analysis.flow", "logitlint.analysis.losses", "logitlint.analysis.summaries")),
-    ("module context", ("logitlint.analysis.module",)),
+    (
+        "module context",
+        (
+            "logitlint.analysis.imports",
+            "logitlint.analysis.scopes",
+            "logitlint.analysis.classes",
+            "logitlint.analysis.module",
+        ),
+    ),
     ("project index", ("logitlint.analysis.project", "logitlint.analysis.callsites", "logitlint.analysis.contexts")),
     ("rules", ("logitlint.fixes", "logitlint.rules", "logitlint.rules.*")),
     (
@@ -201,3 +209,18 @@ def test_the_layer_check_sees_an_upward_import(tmp_path, monkeypatch):
     monkeypatch.setitem(MODULES, "logitlint.analysis.evaluate", fake)
     with pytest.raises(AssertionError, match="imports upwards"):
         test_imports_go_down_the_layers("logitlint.analysis.evaluate")
+
+
+MAX_FUNCTION_LINES = 80
+
+
+def test_no_function_is_longer_than_a_screen():
+    """Functions stay readable at a glance (declarative tables are module-level data, not functions)."""
+    long = []
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1  # type: ignore[operator]
+                if length > MAX_FUNCTION_LINES:
+                    long.append(f"{module}.{node.name} (line {node.lineno}): {length} lines")
+    assert not long, f"split these functions (at most {MAX_FUNCTION_LINES} lines): {long}"

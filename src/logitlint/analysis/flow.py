@@ -25,6 +25,7 @@ from logitlint.analysis.values import (
     Tensor,
     TupleValue,
     Value,
+    Via,
     force,
     merge,
     merge_all,
@@ -100,101 +101,117 @@ class Walker:
             if any(isinstance(item, Lazy) for item in iterated.items):
                 return UNKNOWN
             iterated = merge_all(list(iterated.items))
-            return replace(iterated, producer=None, via="variable") if isinstance(iterated, Tensor) else UNKNOWN
+            return replace(iterated, producer=None, via=Via.VARIABLE) if isinstance(iterated, Tensor) else UNKNOWN
         if isinstance(iterated, Tensor) and iterated.kind in (Kind.PROBS, Kind.LOG_PROBS):
             dim = iterated.dim
             dim = dim - 1 if dim is not None and dim > 0 else dim if dim is not None and dim < 0 else None
             ndim = iterated.ndim - 1 if iterated.ndim else None
-            return replace(iterated, dim=dim, ndim=ndim, producer=None, via="steps", dist=None)
+            return replace(iterated, dim=dim, ndim=ndim, producer=None, via=Via.STEPS, dist=None)
         return UNKNOWN
 
     # --- statements ------------------------------------------------------------------------------
     def statement(self, stmt: cst.BaseStatement) -> bool:
-        ev = self.ev
+        """Walk one statement; True when it always ends the block (return, raise, ...)."""
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 self.small(small)
             return isinstance(stmt.body[-1], _TERMINAL) if stmt.body else False
         if isinstance(stmt, cst.If):
-            ev.eval(stmt.test)
-            env = ev.env
-            branches = [self._branch(stmt.body.body, env)]
-            if stmt.orelse is None:
-                branches.append((env, False))
-            elif isinstance(stmt.orelse, cst.If):
-                ev.env = dict(env)
-                done = self.statement(stmt.orelse)
-                branches.append((ev.env, done))
-            else:
-                branches.append(self._branch(stmt.orelse.body.body, env))
-            return self._join(branches)
+            return self._if(stmt)
         if isinstance(stmt, (cst.For, cst.While)):
-            element: Value = UNKNOWN
-            if isinstance(stmt, cst.For):
-                element = self._element(stmt.iter, ev.eval(stmt.iter))
-                targets = set(syntax.target_names(stmt.target))
-            else:
-                targets = set()
-            entry = self._forget(ev.env, stmt.body.body, targets)
-            if element is not UNKNOWN and isinstance(stmt.target, cst.Name):
-                entry[stmt.target.value] = (element, ev.stamp())  # for out in torch.softmax(x, -1)
-            if isinstance(stmt, cst.While):
-                ev.env = entry
-                ev.eval(stmt.test)
-            body_env, _ = self._branch(stmt.body.body, entry)
-            self._join([(entry, False), (body_env, False)])
-            if stmt.orelse is not None:
-                self.run(stmt.orelse.body.body)
-            return False
+            return self._loop(stmt)
         if isinstance(stmt, (cst.Try, cst.TryStar)):
-            env = ev.env
-            body_env, body_done = self._branch(stmt.body.body, env)
-            branches = []
-            if stmt.orelse is not None and not body_done:
-                branches.append(self._branch(stmt.orelse.body.body, body_env))
-            else:
-                branches.append((body_env, body_done))
-            handler_entry = self._forget(env, stmt.body.body)
-            for handler in stmt.handlers:
-                if handler.type is not None:
-                    ev.env = handler_entry
-                    ev.eval(handler.type)
-                names = set()
-                if handler.name is not None:
-                    names = set(syntax.target_names(handler.name.name))
-                branches.append(self._branch(handler.body.body, self._forget(handler_entry, (), names)))
-            done = self._join(branches)
-            if stmt.finalbody is not None:
-                done = self.run(stmt.finalbody.body.body) or done
-            return done
+            return self._try(stmt)
         if isinstance(stmt, cst.With):
             for item in stmt.items:
-                ev.eval(item.item)
+                self.ev.eval(item.item)
                 if item.asname is not None:
                     for name in syntax.target_names(item.asname.name):
-                        ev.bind(name, UNKNOWN)
+                        self.ev.bind(name, UNKNOWN)
             return self.run(stmt.body.body)
         if isinstance(stmt, cst.Match):
-            ev.eval(stmt.subject)
-            env = ev.env
-            branches = [(env, False)]
-            for case in stmt.cases:
-                captured = {n.value for n in _pattern_names(case.pattern)}
-                branches.append(self._branch(case.body.body, self._forget(env, (), captured)))
-            return self._join(branches)
+            return self._match(stmt)
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            self._definition(stmt)
+        return False
+
+    def _if(self, stmt: cst.If) -> bool:
+        ev = self.ev
+        ev.eval(stmt.test)
+        env = ev.env
+        branches = [self._branch(stmt.body.body, env)]
+        if stmt.orelse is None:
+            branches.append((env, False))
+        elif isinstance(stmt.orelse, cst.If):
+            ev.env = dict(env)
+            done = self.statement(stmt.orelse)
+            branches.append((ev.env, done))
+        else:
+            branches.append(self._branch(stmt.orelse.body.body, env))
+        return self._join(branches)
+
+    def _loop(self, stmt: cst.For | cst.While) -> bool:
+        ev = self.ev
+        element: Value = UNKNOWN
+        if isinstance(stmt, cst.For):
+            element = self._element(stmt.iter, ev.eval(stmt.iter))
+            targets = set(syntax.target_names(stmt.target))
+        else:
+            targets = set()
+        entry = self._forget(ev.env, stmt.body.body, targets)
+        if element is not UNKNOWN and isinstance(stmt.target, cst.Name):  # type: ignore[union-attr]
+            entry[stmt.target.value] = (element, ev.stamp())  # type: ignore[union-attr]  # for out in torch.softmax(x, -1)
+        if isinstance(stmt, cst.While):
+            ev.env = entry
+            ev.eval(stmt.test)
+        body_env, _ = self._branch(stmt.body.body, entry)
+        self._join([(entry, False), (body_env, False)])
+        if stmt.orelse is not None:
+            self.run(stmt.orelse.body.body)
+        return False
+
+    def _try(self, stmt: cst.Try | cst.TryStar) -> bool:
+        ev = self.ev
+        env = ev.env
+        body_env, body_done = self._branch(stmt.body.body, env)
+        branches = []
+        if stmt.orelse is not None and not body_done:
+            branches.append(self._branch(stmt.orelse.body.body, body_env))
+        else:
+            branches.append((body_env, body_done))
+        handler_entry = self._forget(env, stmt.body.body)
+        for handler in stmt.handlers:
+            if handler.type is not None:
+                ev.env = handler_entry
+                ev.eval(handler.type)
+            names = set()
+            if handler.name is not None:
+                names = set(syntax.target_names(handler.name.name))
+            branches.append(self._branch(handler.body.body, self._forget(handler_entry, (), names)))
+        done = self._join(branches)
+        if stmt.finalbody is not None:
+            done = self.run(stmt.finalbody.body.body) or done
+        return done
+
+    def _match(self, stmt: cst.Match) -> bool:
+        self.ev.eval(stmt.subject)
+        env = self.ev.env
+        branches = [(env, False)]
+        for case in stmt.cases:
+            captured = {n.value for n in _pattern_names(case.pattern)}
+            branches.append(self._branch(case.body.body, self._forget(env, (), captured)))
+        return self._join(branches)
+
+    def _definition(self, stmt: cst.FunctionDef | cst.ClassDef) -> None:
+        ev = self.ev
         if isinstance(stmt, cst.FunctionDef):
             # Decorators and defaults are evaluated by the function's own walk (engine).
             info = ev.ctx.function_info(stmt, ev.unit, parent=ev.scope)  # type: ignore[arg-type]
             ev.bind(stmt.name.value, FunctionValue(info))
-            if self.on_nested is not None:
-                self.on_nested(stmt)
-            return False
-        if isinstance(stmt, cst.ClassDef):
+        else:
             ev.bind(stmt.name.value, ClassValue(ev.ctx.class_info_for_node(stmt, ev.unit)))  # type: ignore[arg-type]
-            if self.on_nested is not None:
-                self.on_nested(stmt)
-            return False
-        return False
+        if self.on_nested is not None:
+            self.on_nested(stmt)
 
     def small(self, small: cst.BaseSmallStatement) -> None:
         ev = self.ev
