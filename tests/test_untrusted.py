@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from logitlint import __version__
+from logitlint.cache import code_version
 from tests.conftest import FIXTURES, run_cli
 
 DOUBLE_SOFTMAX = (FIXTURES / "fixes" / "LGT101-direct" / "before.py").read_text()
@@ -44,7 +44,7 @@ def codes(result: subprocess.CompletedProcess) -> list[str]:
 
 def test_a_shipped_pickle_cache_is_never_loaded(repo, tmp_path):
     marker = tmp_path / "pwned"
-    folder = repo / ".logitlint_cache" / __version__
+    folder = repo / ".logitlint_cache" / code_version()
     folder.mkdir(parents=True)
     (folder / "results.pickle").write_bytes(pickle.dumps(_Payload(marker)))
     (folder / "results.json").write_bytes(pickle.dumps(_Payload(marker)))  # and under the new name
@@ -58,7 +58,7 @@ def test_shipped_or_edited_cache_results_are_not_believed(repo, tmp_path):
     after it was written says "no findings" for the file; logitlint checks the file again."""
     elsewhere = {"XDG_CACHE_HOME": str(tmp_path / "someone-else")}
     assert "LGT101" in codes(run_cli("check", "--format", "json", ".", cwd=repo, env=elsewhere))
-    results = repo / ".logitlint_cache" / __version__ / "results.json"
+    results = repo / ".logitlint_cache" / code_version() / "results.json"
     data = json.loads(results.read_text())
     for row in data["entries"]:
         row["body"]["diagnostics"] = []  # a forged "clean" answer, signed with the other key
@@ -78,14 +78,14 @@ def test_shipped_or_edited_cache_results_are_not_believed(repo, tmp_path):
     [
         b"\x80\x04garbage",
         b"[]",
-        b'{"version": "%s", "entries": {"a": 1}}' % __version__.encode(),
-        b'{"version": "%s", "entries": [1, {"mac": 3}, {"mac": "x", "body": []}]}' % __version__.encode(),
+        b'{"version": "%s", "entries": {"a": 1}}' % code_version().encode(),
+        b'{"version": "%s", "entries": [1, {"mac": 3}, {"mac": "x", "body": []}]}' % code_version().encode(),
         b"[" * 100_000,
     ],
     ids=["binary", "list", "entries-dict", "bad-rows", "deep-nesting"],
 )
 def test_a_cache_of_the_wrong_structure_is_ignored(repo, content):
-    folder = repo / ".logitlint_cache" / __version__
+    folder = repo / ".logitlint_cache" / code_version()
     folder.mkdir(parents=True)
     (folder / "results.json").write_bytes(content)
     for _ in range(2):  # and the next run, which read the cache the first one rewrote
@@ -172,10 +172,10 @@ def test_gitignore_rules_match_git(tmp_path):
 
 def test_an_old_pickle_cache_of_the_wrong_structure_is_not_read(repo):
     """Before the JSON cache, a pickle whose entries were not Entry objects crashed every run."""
-    folder = repo / ".logitlint_cache" / __version__
+    folder = repo / ".logitlint_cache" / code_version()
     folder.mkdir(parents=True)
     key = (str(repo / "train.py"), "train.py")
-    (folder / "results.pickle").write_bytes(pickle.dumps({"version": __version__, "entries": {key: "junk"}}))
+    (folder / "results.pickle").write_bytes(pickle.dumps({"version": code_version(), "entries": {key: "junk"}}))
     for _ in range(2):
         result = run_cli("check", "--format", "json", "train.py", cwd=repo)
         assert "LGT101" in codes(result) and "Traceback" not in result.stderr

@@ -1,6 +1,6 @@
 """A content-hash cache of results, so an unchanged tree is re-checked in a fraction of a second.
 
-An entry is keyed by the file's bytes (BLAKE2b), logitlint's version, the effective configuration
+An entry is keyed by the file's bytes (BLAKE2b), logitlint's version and code, the effective configuration
 for that file (its rules) and the bytes of every project file its analysis read (a model imported
 from ``models.py``): change any of them and the file is checked again. The cache lives in one JSON
 file per run root, ``.logitlint_cache/<version>/results.json`` (like ``.ruff_cache``), written
@@ -37,6 +37,23 @@ def digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+_CODE_VERSION: str | None = None
+
+
+def code_version() -> str:
+    """The version plus a fingerprint of the installed package's modules (name, size, mtime): an
+    edited checkout (a developer's, the test suite's) never reads results its old code wrote."""
+    global _CODE_VERSION
+    if _CODE_VERSION is None:
+        package = Path(__file__).resolve().parent
+        stamp = hashlib.blake2b(digest_size=6)
+        for path in sorted(package.rglob("*.py")):
+            info = path.stat()
+            stamp.update(f"{path.relative_to(package)}:{info.st_size}:{info.st_mtime_ns};".encode())
+        _CODE_VERSION = f"{__version__}-{stamp.hexdigest()}"
+    return _CODE_VERSION
+
+
 @dataclass
 class Entry:
     digest: str
@@ -48,9 +65,9 @@ class Entry:
 
 
 class Cache:
-    def __init__(self, folder: Path | None, *, version: str = __version__, key: bytes | None = None):
+    def __init__(self, folder: Path | None, *, version: str | None = None, key: bytes | None = None):
         self.folder = folder
-        self.version = version
+        self.version = version if version is not None else code_version()
         self.entries: dict[tuple[str, str], Entry] = {}
         self.changed = False
         self._digests: dict[str, str | None] = {}

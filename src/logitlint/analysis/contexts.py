@@ -143,6 +143,7 @@ def _feeds_a_loss(body: str, given: set[str], local: set[str] = frozenset()) -> 
     a call of something ``given`` from outside (parameters, attributes set from parameters) and
     the other is ``given``, ``local`` (other ``self`` calls) or a known loss? Text only, and
     generous: it only decides which functions are worth looking up callers for."""
+    outside = given
     given = {c for c in given if c + "(" in body or c + ".forward(" in body}
     if not given:
         return False  # the common case, decided by substring tests alone
@@ -163,6 +164,8 @@ def _feeds_a_loss(body: str, given: set[str], local: set[str] = frozenset()) -> 
         inner = {_callee(m) for m in _CALL.finditer(args)} | {made[w] for w in re.findall(r"\w+", args) if w in made}
         if (outer in given or is_loss) and inner & either or inner & given:
             return True
+        if outer in given and outside & set(re.findall(r"\w+", args)) - {outer}:
+            return True  # loss_fn(outputs, targets): both from the caller
         if outer in given and producers and _PRODUCER_WORDS.search(args):
             return True
     return False
@@ -221,6 +224,8 @@ def worth(value: Value) -> bool:
     value = force(value)
     if isinstance(value, (LossObject, Layer)):
         return True
+    if isinstance(value, Tensor):
+        return value.kind in (Kind.PROBS, Kind.LOG_PROBS)  # compute_loss(torch.softmax(x, 1), y, ce)
     if isinstance(value, Alternatives):
         return any(worth(option) for option in value.options)
     if isinstance(value, Instance):
@@ -242,7 +247,10 @@ def _bound(fn: FunctionInfo, site: CallSite) -> list[tuple[str, Value]]:
     names = set(fn.param_names)
     found = [(name, value) for name, value in zip(positional, site.positional)]
     found += [(name, value) for name, value in site.keywords if name in names]
-    return [(name, value) for name, value in found if worth(value)]
+    found = [(name, value) for name, value in found if worth(value)]
+    if all(isinstance(force(value), Tensor) for _, value in found):
+        return []  # probabilities alone: the callee's summary already reports them at the call
+    return found
 
 
 def _call_contexts(fn: FunctionInfo, ctx: ModuleContext, index: ProjectIndex) -> Iterator[Context]:
