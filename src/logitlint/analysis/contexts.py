@@ -149,15 +149,18 @@ def _feeds_a_loss(body: str, given: set[str], local: set[str] = frozenset()) -> 
         return False  # the common case, decided by substring tests alone
     either = given | local
     made: dict[str, str] = {}  # variable -> the call that made it
+    losses: set[str] = set()  # variables bound to a loss object here: criterion = nn.CrossEntropyLoss()
     for line in body.splitlines():
         target, equals, value = line.partition("=")
         maker = value.lstrip().split("(", 1)[0].removesuffix(".forward") if equals else ""
         if maker in either and not value.startswith("="):
             made.update((w, maker) for w in re.findall(r"\w+", target) if w != "self")
+        elif maker.rsplit(".", 1)[-1] in LOSS_WORDS and not value.startswith("="):
+            losses.update(w for w in re.findall(r"\w+", target) if w != "self")
     producers = _PRODUCER_WORDS.search(body) is not None
     for match in _CALL.finditer(body):
         outer = _callee(match)
-        is_loss = outer.rsplit(".", 1)[-1] in LOSS_WORDS
+        is_loss = outer.rsplit(".", 1)[-1] in LOSS_WORDS or outer in losses
         if outer not in either and not is_loss:
             continue
         args = _arguments(body, match.end())

@@ -358,6 +358,11 @@ def merge(a: Value, b: Value) -> Value:
         return TupleValue(tuple(merge(x, y) for x, y in zip(a.items, b.items)))
     if type(a) is type(b) and a == b:
         return a
+    if isinstance(a, LossObject) and isinstance(b, LossObject) and a.spec == b.spec:
+        # the same loss built two ways (``CrossEntropyLoss(weight=w) if cond else CrossEntropyLoss()``):
+        # the arguments both share, and a marker that blocks fixes copying the others
+        shared = tuple(arg for arg in a.args if arg in b.args)
+        return LossObject(a.spec, None, None, shared if shared == a.args == b.args else (*shared, ("*", "*")))
     if isinstance(a, _MODELS) and isinstance(b, _MODELS):  # net = A() if cond else B()
         options = [*(a.options if isinstance(a, Alternatives) else (a,))]
         for option in b.options if isinstance(b, Alternatives) else (b,):
