@@ -157,6 +157,8 @@ def _feeds_a_loss(body: str, given: set[str], local: set[str] = frozenset()) -> 
             made.update((w, maker) for w in re.findall(r"\w+", target) if w != "self")
         elif maker.rsplit(".", 1)[-1] in LOSS_WORDS and not value.startswith("="):
             losses.update(w for w in re.findall(r"\w+", target) if w != "self")
+        elif equals and _PRODUCER_WORDS.search(value) and not value.startswith("="):
+            made.update((w, "") for w in re.findall(r"\w+", target) if w != "self")  # out = torch.softmax(...)
     producers = _PRODUCER_WORDS.search(body) is not None
     for match in _CALL.finditer(body):
         outer = _callee(match)
@@ -169,8 +171,8 @@ def _feeds_a_loss(body: str, given: set[str], local: set[str] = frozenset()) -> 
             return True
         if outer in given and outside & set(re.findall(r"\w+", args)) - {outer}:
             return True  # loss_fn(outputs, targets): both from the caller
-        if outer in given and producers and _PRODUCER_WORDS.search(args):
-            return True
+        if outer in given and producers and (_PRODUCER_WORDS.search(args) or "" in inner):
+            return True  # self.crit(torch.softmax(...), y), or of a variable a producer made here
     return False
 
 
