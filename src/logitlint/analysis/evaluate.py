@@ -22,11 +22,13 @@ from logitlint.analysis.values import (
     ExternalModel,
     FunctionValue,
     Instance,
+    Kind,
     Layer,
     Lazy,
     LossObject,
     Param,
     Ref,
+    Repeated,
     SelfValue,
     Sequential,
     Tensor,
@@ -217,6 +219,8 @@ class Evaluator(TorchSemantics):
             if index is not None and -len(base.items) <= index < len(base.items):
                 return base.items[index]
             return UNKNOWN
+        if isinstance(base, Repeated):
+            return base.element if index is not None else UNKNOWN
         if isinstance(base, Sequential) and base.elements is not None:
             if index is not None and -len(base.elements) <= index < len(base.elements):
                 return base.elements[index]
@@ -263,6 +267,10 @@ class Evaluator(TorchSemantics):
             exprs.extend(cond.test for cond in clause.ifs)
             clause = clause.inner_for_in
         self._shadowed_eval(names, exprs + parts)
+        element = self.values.get(parts[0], UNKNOWN) if len(parts) == 1 else UNKNOWN
+        if isinstance(element, Tensor) and element.kind in (Kind.PROBS, Kind.LOG_PROBS):
+            # every element is these (log-)probabilities; none can be re-made outside the comprehension
+            return Repeated(replace(element, producer=None, via=Via.STEPS, dist=None))
         return UNKNOWN
 
     def _eval_ListComp(self, node: cst.ListComp) -> Value:

@@ -22,6 +22,7 @@ from logitlint.analysis.values import (
     Instance,
     Kind,
     Lazy,
+    Repeated,
     Tensor,
     TupleValue,
     Value,
@@ -90,7 +91,11 @@ class Walker:
 
     def _element(self, node: cst.BaseExpression, iterated: Value) -> Value:
         """What a ``for`` loop's target holds on every pass: a slice of a (log-)probability tensor
-        along its first axis, or the merge of a literal list's or a tuple's elements."""
+        along its first axis, the merge of a literal list's or a tuple's elements, an element of a
+        comprehension; through ``enumerate(...)`` and ``zip(...)``."""
+        paired = self._paired(node)
+        if paired is not None:
+            return paired
         if isinstance(node, (cst.List, cst.Tuple)):
             if any(isinstance(e, cst.StarredElement) for e in node.elements) or not node.elements:
                 return UNKNOWN
@@ -102,12 +107,29 @@ class Walker:
                 return UNKNOWN
             iterated = merge_all(list(iterated.items))
             return replace(iterated, producer=None, via=Via.VARIABLE) if isinstance(iterated, Tensor) else UNKNOWN
+        if isinstance(iterated, Repeated):
+            return iterated.element
         if isinstance(iterated, Tensor) and iterated.kind in (Kind.PROBS, Kind.LOG_PROBS):
             dim = iterated.dim
             dim = dim - 1 if dim is not None and dim > 0 else dim if dim is not None and dim < 0 else None
             ndim = iterated.ndim - 1 if iterated.ndim else None
             return replace(iterated, dim=dim, ndim=ndim, producer=None, via=Via.STEPS, dist=None)
         return UNKNOWN
+
+    def _paired(self, node: cst.BaseExpression) -> Value | None:
+        """``enumerate(xs)`` -> (UNKNOWN, element of xs); ``zip(a, b)`` -> (element of a, element of b)."""
+        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)):
+            return None
+        name = node.func.value
+        if name not in ("enumerate", "zip") or self.ev.lookup(name) is not UNKNOWN:
+            return None  # not the builtin (or rebound)
+        args = [a for a in node.args if a.keyword is None]
+        if any(a.star for a in node.args) or not args or (name == "enumerate" and len(args) != 1):
+            return UNKNOWN
+        elements = tuple(self._element(a.value, self.ev.values.get(a.value, UNKNOWN)) for a in args)
+        if all(e is UNKNOWN for e in elements):
+            return UNKNOWN
+        return TupleValue((UNKNOWN, *elements) if name == "enumerate" else elements)
 
     # --- statements ------------------------------------------------------------------------------
     def statement(self, stmt: cst.BaseStatement) -> bool:
@@ -159,8 +181,10 @@ class Walker:
         else:
             targets = set()
         entry = self._forget(ev.env, stmt.body.body, targets)
-        if element is not UNKNOWN and isinstance(stmt.target, cst.Name):  # type: ignore[union-attr]
-            entry[stmt.target.value] = (element, ev.stamp())  # type: ignore[union-attr]  # for out in torch.softmax(x, -1)
+        if element is not UNKNOWN:  # for out in torch.softmax(x, -1), for i, out in enumerate(outs)
+            ev.env = entry
+            self.bind_target(stmt.target, element)  # type: ignore[union-attr]
+            entry = ev.env
         if isinstance(stmt, cst.While):
             ev.env = entry
             ev.eval(stmt.test)

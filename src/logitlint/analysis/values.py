@@ -317,6 +317,16 @@ class TupleValue(Value):
         return TupleValue(tuple(v.portable() for v in self.items))
 
 
+@dataclass(frozen=True)
+class Repeated(Value):
+    """A list or generator every element of which holds ``element``: ``[F.softmax(l, 1) for l in xs]``."""
+
+    element: Value
+
+    def portable(self) -> Value:
+        return Repeated(self.element.portable())
+
+
 class FunctionFacts(Protocol):
     """What the evaluator asks of a function it can see (``analysis.module.FunctionInfo``)."""
 
