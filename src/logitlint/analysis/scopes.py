@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import libcst as cst
 
-from logitlint.analysis import syntax
+from logitlint.analysis import syntax, torchapi
 from logitlint.analysis.evaluate import Evaluator
 from logitlint.analysis.summaries import summarise
 from logitlint.analysis.values import (
@@ -24,6 +24,7 @@ from logitlint.analysis.values import (
     Lazy,
     LossObject,
     Param,
+    Ref,
     SelfValue,
     Summary,
     TupleValue,
@@ -282,10 +283,13 @@ class FunctionInfo:
 
     def _module_default(self, param: cst.Param) -> Value | None:
         """A default that is a loss object or an activation (``loss=nn.BCELoss()``,
-        ``normalize=nn.Sigmoid()``): what the body uses unless a caller passes another."""
+        ``normalize=nn.Sigmoid()``, ``act=torch.sigmoid``): what the body uses unless a caller
+        passes another."""
         if param.default is None:
             return None
         default = force(Evaluator(self.ctx, self.parent, flow_insensitive=True).eval(param.default))
+        if isinstance(default, Ref) and torchapi.canonical(default.qualname) in torchapi.PRODUCERS:
+            return default
         return default if isinstance(default, (LossObject, Layer)) else None
 
     def initial_env(self, stamp) -> dict[str, tuple[Value, int]]:
