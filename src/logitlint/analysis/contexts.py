@@ -169,10 +169,13 @@ def _feeds_a_loss(body: str, given: set[str], local: set[str] = frozenset()) -> 
         inner = {_callee(m) for m in _CALL.finditer(args)} | {made[w] for w in re.findall(r"\w+", args) if w in made}
         if (outer in given or is_loss) and inner & either or inner & given:
             return True
-        if outer in given and outside & set(re.findall(r"\w+", args)) - {outer}:
-            return True  # loss_fn(outputs, targets): both from the caller
-        if outer in given and producers and (_PRODUCER_WORDS.search(args) or "" in inner):
-            return True  # self.crit(torch.softmax(...), y), or of a variable a producer made here
+        if outer in given and producers and _PRODUCER_WORDS.search(args):
+            return True  # self.crit(torch.softmax(...), y)
+        # Named like a loss (loss_fn, self.crit), given from outside, and fed a variable a producer
+        # made here or another value from outside: loss_fn(outputs, targets).
+        if outer in given and _speaks_of_losses(outer + "("):
+            if (producers and "" in inner) or outside & set(re.findall(r"\w+", args)) - {outer}:
+                return True
     return False
 
 
