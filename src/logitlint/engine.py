@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import os
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -174,8 +173,8 @@ class FileCheck:
                 if item.kind == "function":
                     fn = ctx.function_for_item(item)
                     self._walk_function(fn)
-                    if item.name not in watched and fn.summary().sinks:
-                        watched.add(item.name)  # type: ignore[arg-type]
+                    if item.name not in watched and _is_loss_entry(FunctionValue(fn)):
+                        watched.add(item.name)  # type: ignore[arg-type]  # also def get_loss(): return nn.NLLLoss()
                         changed = True
                 else:
                     module_walk = True
@@ -257,16 +256,13 @@ class FileCheck:
                     for name in syntax.bound_names([stmt])[0]:
                         if _is_loss_entry(ctx.global_value(name)):
                             watched.add(name)
-            elif item.kind == "function" and _RETURNS_A_LOSS.search(getattr(item, "text", None) or ""):
-                if _is_loss_entry(ctx.global_value(item.name)):  # type: ignore[arg-type]
-                    watched.add(item.name)  # type: ignore[arg-type]  # def get_loss(): return nn.CrossEntropyLoss()
         return watched
 
     def _walk_class(self, cls: ClassInfo, watched: set[str]) -> None:
         members = cls.members
         local = set(watched)
         for member in members:  # self.crit = nn.CrossEntropyLoss() (or = get_loss()): uses of self.crit matter
-            if member.tokens & LOSS_WORDS or self._mentions(member, watched):
+            if member.tokens & LOSS_WORDS or (member.name == "__init__" and self._mentions(member, watched)):
                 for stmt, _ in member.statements():
                     local |= {attr for attr in _self_attributes(stmt) if _is_loss_entry(cls.attr_value(attr))}
         changed = True
@@ -360,10 +356,6 @@ class FileCheck:
 
 def _same_file(a: str, b: str) -> bool:
     return os.path.abspath(a) == os.path.abspath(b)
-
-
-# A loss factory's text: ``return nn.CrossEntropyLoss(...)`` (cheap test before its summary is asked).
-_RETURNS_A_LOSS = re.compile(r"\breturn\s+(?:\w+\.)*\w*Loss\(")
 
 
 def _is_loss_entry(value: Value) -> bool:
