@@ -45,3 +45,26 @@ def test_every_finding_without_a_fix_says_why(tmp_path):
     assert {d["code"] for d in without_fix} >= {"LGT106", "LGT107", "LGT301"}  # the test sees such findings
     silent = [(d["path"], d["line"], d["code"]) for d in without_fix if not d.get("fix_note")]
     assert silent == []
+
+
+LOSS_ON_TWO_BRANCHES = """import torch.nn as nn
+import torch.nn.functional as F
+
+
+def step(x, y, w, weighted):
+    if weighted:
+        crit = nn.CrossEntropyLoss(weight=w)
+    else:
+        crit = nn.CrossEntropyLoss()
+    lp = F.log_softmax(x, dim=1)
+    return crit(lp.exp(), y)
+"""
+
+
+def test_a_loss_built_two_ways_is_found_but_not_rewritten(tmp_path):
+    """Both branches make a CrossEntropyLoss, so the finding holds; the NLL rewrite would have to
+    copy `weight=` from one of them, so it is refused and says why."""
+    (tmp_path / "train.py").write_text(LOSS_ON_TWO_BRANCHES)
+    (finding,) = json.loads(run_cli("check", "--format", "json", str(tmp_path / "train.py")).stdout)["diagnostics"]
+    assert finding["code"] == "LGT102" and finding["fix"] is None
+    assert finding["fix_note"].startswith("no fix: the loss's arguments are not all known here")

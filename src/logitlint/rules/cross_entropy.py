@@ -212,7 +212,9 @@ print(F.nll_loss(torch.log(probs), target))  # 0.7206, the cross-entropy of thes
             )
         if not class_dim_ok(value):
             return None, "no fix: the normalised dim is not known to be the class dim"
-        blocked = lc.arg_names() & {"label_smoothing", "size_average", "reduce", "*"}
+        blocked = lc.arg_names() & {"label_smoothing", "size_average", "reduce"}
+        if "*" in lc.arg_names():
+            return None, "no fix: the loss's arguments are not all known here (they differ between its definitions, or could not be read)"
         if blocked or not lc.complete or lc.style is LossStyle.HELPER:
             return None, "no fix: " + (
                 f"`{sorted(blocked)[0]}` has no NLL equivalent" if blocked else "arguments not understood"
