@@ -3,6 +3,7 @@ what calling an instance returns (``forward``'s summary for an ``nn.Module``).""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -17,6 +18,8 @@ from logitlint.outline import FullItem, Item, ParsedUnit
 
 if TYPE_CHECKING:
     from logitlint.analysis.module import ModuleContext
+
+_SELF_CALL = re.compile(r"\bself\.(\w+)\s*\(")
 
 
 class ClassInfo:
@@ -34,7 +37,8 @@ class ClassInfo:
         self.ctx, self.item = ctx, item
         self._node, self._unit = node, unit
         self.name = item.name if item is not None else node.name.value  # type: ignore[union-attr]
-        self._attrs: dict[str, Value] = {}
+        self._attrs: dict = {}  # attr, or (attr, receiver id) -> value
+        self._binds: dict[str, bool] = {}  # attr -> does this class itself assign it
 
     @property
     def qualname(self) -> str:
@@ -95,25 +99,48 @@ class ClassInfo:
                 return found
         return None
 
-    def attr_value(self, attr: str) -> Value:
-        """``self.attr`` as seen from any method: every assignment in the class (and bases) merged."""
-        return self.ctx.guard.memoised(self._attrs, attr, ("attr", id(self), attr), lambda: self._merge(attr), UNKNOWN)
+    def attr_value(self, attr: str, receiver: ClassInfo | None = None) -> Value:
+        """``self.attr`` as seen from any method: every assignment in the class (and bases) merged.
+        ``receiver``: the subclass whose instance this is, when one of its methods that these
+        assignments call is overridden there (``self.head = self.make_head()``)."""
+        if receiver is not None and (receiver is self or not self._dispatches(attr, receiver)):
+            receiver = None
+        key = attr if receiver is None else (attr, id(receiver))
+        return self.ctx.guard.memoised(
+            self._attrs, key, ("attr", id(self), key), lambda: self._merge(attr, receiver), UNKNOWN
+        )
 
-    def _merge(self, attr: str) -> Value:
-        values = list(self._attr_bindings(attr))
+    def _merge(self, attr: str, receiver: ClassInfo | None) -> Value:
+        values = list(self._attr_bindings(attr, receiver))
         for base in self.base_classes:
-            base_value = force(base.attr_value(attr))
-            if base_value is not UNKNOWN or base._has_binding(attr):
-                values.append(base_value)
+            if base._has_binding(attr, deep=True):  # a base's method of that name is no binding
+                values.append(force(base.attr_value(attr, receiver or self)))
         if not values:
-            method = self.find_method(attr)
+            method = (receiver or self).find_method(attr)  # the most derived definition
             return FunctionValue(method, bound=True) if method is not None else UNKNOWN
         return merge_all(values)
 
-    def _has_binding(self, attr: str) -> bool:
-        return any(True for _ in self._attr_bindings(attr))
+    def _dispatches(self, attr: str, receiver: ClassInfo) -> bool:
+        """Does an assignment to ``self.attr`` here call a method that ``receiver`` overrides? (text)"""
+        overridden = {m.name for m in receiver.members if m.kind == "function"} - {"__init__", attr}
+        if not overridden:
+            return False
+        for member in self.members:
+            if member.kind == "function" and member.may_assign_attribute(attr):
+                text = getattr(member, "text", None)
+                if text is None or set(_SELF_CALL.findall(text)) & overridden:
+                    return True  # (a whole-file parse has no unit text: assume it may)
+        return False
 
-    def _attr_bindings(self, attr: str) -> Iterator[Value]:
+    def _has_binding(self, attr: str, deep: bool = False, _seen: frozenset = frozenset()) -> bool:
+        if id(self) in _seen:
+            return False
+        own = self._binds.get(attr)
+        if own is None:
+            own = self._binds[attr] = any(True for _ in self._attr_bindings(attr))
+        return own or (deep and any(b._has_binding(attr, True, _seen | {id(self)}) for b in self.base_classes))
+
+    def _attr_bindings(self, attr: str, receiver: ClassInfo | None = None) -> Iterator[Value]:
         for member in self.members:
             if member.kind == "function" and not member.may_assign_attribute(attr):
                 continue
@@ -134,7 +161,7 @@ class ClassInfo:
             self_name = fn.self_name
             if self_name is None:
                 continue
-            yield from fn.attribute_bindings(self_name, attr)
+            yield from fn.attribute_bindings(self_name, attr, receiver)
 
     def call_value(self, overrides: tuple[tuple[str, Value], ...] = ()) -> tuple[Value, FunctionInfo | None]:
         """What calling an instance returns, and the method that decides it."""
@@ -143,4 +170,6 @@ class ClassInfo:
             call = self.find_method("forward")
         if call is None:
             return UNKNOWN, None
-        return call.summary(overrides).returns, call
+        # an inherited forward runs with this class's overrides (a subclass with methods of its own)
+        inherited = call.cls is not self and any(m.kind == "function" for m in self.members)
+        return call.summary(overrides, self if inherited else None).returns, call

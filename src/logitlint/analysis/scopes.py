@@ -315,24 +315,29 @@ class FunctionInfo:
         """A summary recorded by another full walk of this function (the engine's)."""
         self._summaries.setdefault((), summary)
 
-    def summary(self, overrides: tuple[tuple[str, Value], ...] = ()) -> Summary:
+    def summary(self, overrides: tuple[tuple[str, Value], ...] = (), receiver: ClassInfo | None = None) -> Summary:
         """What the function returns and which parameters reach a loss; ``overrides`` give
-        ``self.<attr>`` values set on the instance from outside."""
-        found = self._summaries.get(overrides)
+        ``self.<attr>`` values set on the instance from outside; ``receiver`` is the subclass whose
+        instance runs this inherited method (its overrides decide what ``self.x`` holds)."""
+        key: tuple = overrides if receiver is None else (overrides, id(receiver))
+        found = self._summaries.get(key)
         if found is not None:
             return found
         return self.ctx.guard.memoised(
             self._summaries,
-            overrides,
-            ("summary", id(self), overrides),
-            lambda: summarise(self, overrides),
+            key,
+            ("summary", id(self), key),
+            lambda: summarise(self, overrides, receiver),
             Summary(param_names=self.param_names),
         )
 
-    def attribute_bindings(self, self_name: str, attr: str) -> Iterator[Value]:
-        """Values this method assigns to ``self.attr`` (also via ``self.add_module("attr", m)``)."""
+    def attribute_bindings(self, self_name: str, attr: str, receiver: ClassInfo | None = None) -> Iterator[Value]:
+        """Values this method assigns to ``self.attr`` (also via ``self.add_module("attr", m)``),
+        with ``self`` an instance of ``receiver`` when given (``self.make_head()`` dispatches)."""
         key = f"{self_name}.{attr}"
         evaluator = Evaluator(self.ctx, self, flow_insensitive=True)
+        if receiver is not None:
+            evaluator.env[self_name] = (SelfValue(receiver), 0)
         for stmt in syntax.walk_statements(syntax.body_statements(self.node.body)):
             if not isinstance(stmt, cst.SimpleStatementLine):
                 continue

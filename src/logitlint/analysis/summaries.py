@@ -13,7 +13,7 @@ from logitlint.analysis import syntax
 from logitlint.analysis.evaluate import Evaluator
 from logitlint.analysis.flow import Walker
 from logitlint.analysis.losses import LossStyle, helper_inputs, recognise
-from logitlint.analysis.values import UNKNOWN, Origin, Param, Sink, Summary, Value, merge_all
+from logitlint.analysis.values import UNKNOWN, ClassFacts, Origin, Param, SelfValue, Sink, Summary, Value, merge_all
 
 if TYPE_CHECKING:
     from logitlint.analysis.module import FunctionInfo
@@ -56,10 +56,14 @@ class SummaryRecorder:
         return Summary(result, {k: tuple(v) for k, v in self.sinks.items()}, self.fn.param_names)
 
 
-def summarise(fn: FunctionInfo, overrides: tuple[tuple[str, Value], ...] = ()) -> Summary:
+def summarise(
+    fn: FunctionInfo, overrides: tuple[tuple[str, Value], ...] = (), receiver: ClassFacts | None = None
+) -> Summary:
     recorder = SummaryRecorder(fn)
     ev = Evaluator(fn.ctx, fn, hook=recorder.on_node)
     ev.env = fn.initial_env(ev.stamp)
+    if receiver is not None and fn.self_name is not None:
+        ev.env[fn.self_name] = (SelfValue(receiver), ev.stamp())  # an inherited method run by a subclass
     if fn.self_name is not None:
         for attr, value in overrides:
             ev.env[f"{fn.self_name}.{attr}"] = (value, ev.stamp())
