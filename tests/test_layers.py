@@ -35,7 +35,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ),
     ("evaluator", ("logitlint.analysis.tables", "logitlint.analysis.evaluate")),
     ("flow", ("logitlint.analysis.flow", "logitlint.analysis.losses", "logitlint.analysis.summaries")),
-    ("module context", ("logitlint.analysis.module", "logitlint.analysis.screen")),
+    ("module context", ("logitlint.analysis.module",)),
     ("project index", ("logitlint.analysis.project", "logitlint.analysis.callsites", "logitlint.analysis.contexts")),
     ("rules", ("logitlint.fixes", "logitlint.rules", "logitlint.rules.*")),
     (

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from logitlint.analysis import contexts, screen, syntax
+from logitlint.analysis import contexts, syntax
 from logitlint.analysis.evaluate import Evaluator
 from logitlint.analysis.flow import Walker
 from logitlint.analysis.losses import LossCall, helper_inputs, recognise
@@ -64,13 +64,6 @@ class FileCheck:
         self.unary_rules = [r for r in self.rules if type(r).on_unary is not Rule.on_unary]
         self.loss_rules = [r for r in self.rules if isinstance(r, LossRule)]
         self.required = frozenset().union(*(r.requires for r in self.rules)) if self.rules else frozenset()
-        # words only rules that act on a probability's value need: a unit with no other rule
-        # word matters only if such a value may reach it (``_screened_out``)
-        valued = [r for r in self.rules if r.code in screen.VALUE_RULES]
-        others = [r for r in self.rules if r.code not in screen.VALUE_RULES]
-        self.value_words = frozenset().union(*(r.requires for r in valued)) - frozenset().union(
-            *(r.requires for r in others)
-        )
         self.diagnostics: list[Diagnostic] = []
         self._seen: set[tuple[str, Span]] = set()
         self._walked: set[int] = set()
@@ -178,8 +171,6 @@ class FileCheck:
                     continue
                 self._walked_items.add(id(item))
                 if item.kind == "function":
-                    if self._screened_out(item, None, outline):
-                        continue
                     fn = ctx.function_for_item(item)
                     self._walk_function(fn)
                     if item.name not in watched and fn.summary().sinks:
@@ -244,19 +235,6 @@ class FileCheck:
         words = item.code_words  # type: ignore[attr-defined]
         return words is None or not words.isdisjoint(self.required)
 
-    def _screened_out(self, item: Item, cls: ClassInfo | None, scope: Item | Outline | None) -> bool:
-        """Can walking this function unit report nothing and change nothing? So when its only rule
-        words are those of rules about a probability's value (``CrossEntropyLoss``, ``argmax``), no other
-        unit of ``scope`` (the file, or the class of a method) names it (so whether it passes a
-        parameter to a loss does not decide what else is walked), and the ``ast`` screen finds that
-        no value in it may be a probability, a log-probability or an exp."""
-        words = getattr(item, "code_words", None) if self.settings.prefilter and item.name else None
-        if words is None or not (words & self.required) <= self.value_words:
-            return False
-        if scope is None or not _named_only_inside(item, scope):
-            return False
-        return not screen.unit_may_see_probabilities(self.ctx, item, cls)
-
     @staticmethod
     def _mentions(item: Item, words: Iterable[str]) -> bool:
         return any(item.mentions(w) for w in words)
@@ -285,10 +263,8 @@ class FileCheck:
         local = set(watched)
         for member in members:  # self.crit = nn.CrossEntropyLoss(): uses of self.crit matter
             if member.tokens & LOSS_WORDS:
-                attrs = screen.assigned_attributes(self.ctx, member)  # no LibCST parse where ast reads it
-                if attrs is None:
-                    attrs = set().union(*(_self_attributes(stmt) for stmt, _ in member.statements()))
-                local |= {attr for attr in attrs if _is_loss_entry(cls.attr_value(attr))}
+                for stmt, _ in member.statements():
+                    local |= {attr for attr in _self_attributes(stmt) if _is_loss_entry(cls.attr_value(attr))}
         changed = True
         while changed:  # methods that pass a parameter on to a loss
             changed = False
@@ -297,8 +273,6 @@ class FileCheck:
                     continue
                 self._walked_items.add(id(member))
                 if member.kind == "function":
-                    if self._screened_out(member, cls, cls.item):
-                        continue
                     fn = self.ctx.function_for_item(member, cls=cls)
                     self._walk_function(fn)
                     if member.name not in local and fn.summary().sinks:
@@ -382,16 +356,6 @@ class FileCheck:
 
 def _same_file(a: str, b: str) -> bool:
     return os.path.abspath(a) == os.path.abspath(b)
-
-
-def _named_only_inside(item: Item, scope: Item | Outline) -> bool:
-    """Does ``item``'s name occur in ``scope`` (an outline, or a class item) only inside ``item``?"""
-    outline = scope if isinstance(scope, Outline) else getattr(scope, "outline", None)
-    start, end = getattr(item, "start", None), getattr(item, "end", None)
-    if outline is None or start is None or item.outline is not outline:  # type: ignore[attr-defined]
-        return False
-    lo, hi = (0, len(outline.text)) if scope is outline else (scope.start, scope.end)  # type: ignore[union-attr]
-    return all(start <= pos < end for pos in outline.word_positions(item.name) if lo <= pos < hi)  # type: ignore[arg-type]
 
 
 def _is_loss_entry(value: Value) -> bool:
