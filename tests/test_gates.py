@@ -4,6 +4,7 @@ Each cheap path must give the answer the expensive one gives."""
 
 from __future__ import annotations
 
+import fnmatch
 import textwrap
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from logitlint.analysis import project as project_module
 from logitlint.analysis.module import ModuleContext
 from logitlint.analysis.project import ProjectIndex
 from logitlint.engine import CheckSettings, FileCheck, may_report
+from logitlint.files import DEFAULT_EXCLUDES, excluded
 from logitlint.outline import Outline, scan_tokens
 
 WORDS_ONLY_IN_PROSE = '''\
@@ -185,3 +187,44 @@ def test_a_module_every_file_imports_is_analysed_once(tmp_path, monkeypatch):
     assert built.count(common.resolve()) == 1  # used by every file: never the least recently used
     assert len(set(built)) == len(built)  # and no other module was built twice
     assert index._weight <= 200 and len(index._contexts) < 12  # the others were forgotten
+
+
+def _excluded_one_pattern_at_a_time(path: Path, patterns, root: Path) -> bool:
+    """The reading ``files.excluded`` had before its patterns were joined (the reference)."""
+    rel = path.relative_to(root)
+    for pattern in patterns:
+        if "/" in pattern:
+            posix = rel.as_posix()
+            if fnmatch.fnmatch(posix, pattern) or fnmatch.fnmatch(posix, pattern.rstrip("/") + "/*"):
+                return True
+        elif any(fnmatch.fnmatch(part, pattern) for part in rel.parts):
+            return True
+    return False
+
+
+def test_exclude_patterns_joined_match_as_one_pattern_at_a_time(tmp_path):
+    patterns = (*DEFAULT_EXCLUDES, "*_pb2.py", "vendor/*", "docs/", "gen?", "[ab]uild", "a/b/c.py")
+    paths = [
+        "pkg/mod.py", "build/x.py", "pkg/build/x.py", "pkg/api_pb2.py", "vendor/lib/x.py", "src/vendor/x.py",
+        "docs/conf.py", "docs", "gen1/x.py", "gen12/x.py", "auild/x.py", "cuild/x.py", "a/b/c.py", "a/b/c.pyi",
+        ".venv/lib/x.py", "x.venv/y.py", "__pycache__/m.py", "node_modules", "pkg/site-packages/x.py",
+    ]
+    for rel in paths:
+        path = tmp_path / rel
+        assert excluded(path, patterns, tmp_path) == _excluded_one_pattern_at_a_time(path, patterns, tmp_path), rel
+    assert excluded(tmp_path / "pkg/build/x.py", patterns, tmp_path)
+    assert not excluded(tmp_path / "pkg/mod.py", patterns, tmp_path)
+    assert not excluded(tmp_path / "x.py", (), tmp_path)
+
+
+def test_a_module_lookup_shared_by_a_folders_files_still_depends_on_the_folder(tmp_path):
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "helpers.py").write_text(f"NAME = {folder!r}\n")
+        (tmp_path / folder / "a.py").write_text("import helpers\n")
+        (tmp_path / folder / "b.py").write_text("import helpers\n")
+    index = ProjectIndex([tmp_path])
+    one = index.find_module("helpers", tmp_path / "one" / "a.py")
+    assert one == (tmp_path / "one" / "helpers.py").resolve()
+    assert index.find_module("helpers", tmp_path / "one" / "b.py") == one
+    assert index.find_module("helpers", tmp_path / "two" / "a.py") == (tmp_path / "two" / "helpers.py").resolve()

@@ -77,10 +77,17 @@ class Selection:
         return chosen and not any(_matches(code, s) for s in self.ignore)
 
     def codes(self) -> tuple[str, ...]:
-        return tuple(code for code in CODES if self.enabled(code))
+        return _codes(tuple(self.select), tuple(self.extend_select), tuple(self.ignore))
 
     def rules(self) -> list[Rule]:
         return _rules(self.codes())
+
+
+@lru_cache(maxsize=256)
+def _codes(select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...]) -> tuple[str, ...]:
+    """The enabled codes of a selection (asked once per checked file, mostly with the same answer)."""
+    selection = Selection(select, extend_select, ignore)
+    return tuple(code for code in CODES if selection.enabled(code))
 
 
 @lru_cache(maxsize=64)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from logitlint.gitignore import GitIgnores
@@ -67,14 +69,23 @@ def excluded(path: Path, patterns: Iterable[str], root: Path | None = None) -> b
             rel = Path(os.path.abspath(path)).relative_to(Path(os.path.abspath(root)))
         except ValueError:
             rel = Path(path.name)
-    for pattern in patterns:
-        if "/" in pattern:
-            posix = rel.as_posix()
-            if fnmatch.fnmatch(posix, pattern) or fnmatch.fnmatch(posix, pattern.rstrip("/") + "/*"):
-                return True
-        elif any(fnmatch.fnmatch(part, pattern) for part in rel.parts):
-            return True
-    return False
+    names, paths = _compiled(tuple(patterns))
+    if names is not None and any(names.match(part) for part in rel.parts):
+        return True
+    return paths is not None and paths.match(rel.as_posix()) is not None
+
+
+@lru_cache(maxsize=64)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """The exclude patterns as two expressions (as ``fnmatch`` reads them): one for the patterns
+    matched against each name, one for those (with a slash) matched against the relative path, or
+    a folder in it. One match per name instead of one per pattern: discovery asks of every path."""
+    names = [fnmatch.translate(p) for p in patterns if "/" not in p]
+    paths = [fnmatch.translate(q) for p in patterns if "/" in p for q in (p, p.rstrip("/") + "/*")]
+    return (
+        re.compile("|".join(names)) if names else None,
+        re.compile("|".join(paths)) if paths else None,
+    )
 
 
 def discover(

@@ -70,9 +70,10 @@ class ProjectIndex:
 
     def find_module(self, module: str, near: Path) -> Path | None:
         """The project file of a dotted module name, as Python would find it from ``near``."""
-        found = self._found.get((module, near), False)
+        key = (module, near.parent)  # the answer depends on the folder only: shared by its files
+        found = self._found.get(key, False)
         if found is False:
-            found = self._found[(module, near)] = self._find_module(module, near)
+            found = self._found[key] = self._find_module(module, near)
         return found
 
     def _find_module(self, module: str, near: Path) -> Path | None:
@@ -221,8 +222,12 @@ class ProjectView:
     def imports_loss_entry(self, ctx: ModuleContext) -> bool:
         """Does a file without loss words import (and use) a project loss object or loss helper?"""
         outline = ctx.outline
+        known = self.index._loss_entries
+        folder = self.path.parent
         for bindings in ctx.import_items.values():
             for local, qualname in bindings:
+                if known.get((qualname, folder)) is False:
+                    continue  # already known not to be one: no need to count the name's uses
                 if len(outline.word_positions(local)) > 1 and self.may_be_loss_entry(qualname):
                     return True
         return False
