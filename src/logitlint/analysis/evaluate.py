@@ -41,7 +41,8 @@ from logitlint.analysis.values import (
 )
 
 if TYPE_CHECKING:
-    from logitlint.analysis.module import FunctionInfo, ModuleContext
+    from logitlint.analysis.module import ModuleContext
+    from logitlint.analysis.scopes import FunctionInfo
     from logitlint.outline import ParsedUnit
 
 Env = dict[str, tuple[Value, int]]

@@ -16,7 +16,7 @@ from logitlint.analysis.losses import LossStyle, helper_inputs, recognise
 from logitlint.analysis.values import UNKNOWN, ClassFacts, Origin, Param, SelfValue, Sink, Summary, Value, merge_all
 
 if TYPE_CHECKING:
-    from logitlint.analysis.module import FunctionInfo
+    from logitlint.analysis.scopes import FunctionInfo
 
 
 class SummaryRecorder:
