@@ -564,3 +564,15 @@ async def test_notebook_messages_and_related_locations_are_the_cells_own(client:
     (related,) = diagnostic.related_information
     assert related.location.uri == cell_uris[0]
     assert related.location.range.start == types.Position(1, 4) and related.message == "softmax applied here"
+
+
+def test_tree_comparison_benchmark_explains_itself():
+    """bench/compare_trees.py (documented in the README) starts and rejects a tree that is not one."""
+    import subprocess
+    import sys
+
+    script = str(ROOT / "bench" / "compare_trees.py")
+    shown = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0 and "findings" in shown.stdout
+    wrong = subprocess.run([sys.executable, script, "speed", "x=/nonexistent"], capture_output=True, text=True, timeout=60)
+    assert wrong.returncode != 0 and "LABEL=DIR" in wrong.stderr
