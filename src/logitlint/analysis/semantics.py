@@ -29,6 +29,7 @@ from logitlint.analysis.values import (
     Origin,
     Param,
     Producer,
+    Ref,
     SelfValue,
     Sequential,
     Source,
@@ -181,6 +182,8 @@ class TorchSemantics:
             if not bound.complete:
                 args += (("*", "*"),)  # arguments we could not read: block fixes that copy them
             return LossObject(torchapi.LOSS_BY_MODULE[qual], node, self.unit, args)
+        if qual == "functools.partial" and node.args and not node.args[0].keyword and not node.args[0].star:
+            return self._partial_loss(node)
         if qual == torchapi.SEQUENTIAL:
             if any(arg.star or arg.keyword is not None for arg in node.args):
                 return Sequential(None, Origin("nn.Sequential(...)", node, self.unit))
@@ -214,6 +217,18 @@ class TorchSemantics:
             if isinstance(value, Param):
                 return value
         return UNKNOWN
+
+    def _partial_loss(self, node: cst.Call) -> Value:
+        """``functools.partial(F.cross_entropy, reduction="sum")``: a loss object of that loss. It has
+        no constructor a fix could edit, and its keywords are its arguments."""
+        func = force(self.values.get(node.args[0].value, UNKNOWN))
+        if not isinstance(func, Ref) or torchapi.canonical(func.qualname) not in torchapi.LOSS_BY_FUNCTIONAL:
+            return UNKNOWN
+        args = tuple(
+            (arg.keyword.value, self.code(arg.value)) if arg.keyword is not None and not arg.star else ("*", "*")
+            for arg in node.args[1:]
+        )
+        return LossObject(torchapi.LOSS_BY_FUNCTIONAL[torchapi.canonical(func.qualname)], None, None, args)
 
     def _first_value(self, node: cst.Call) -> Value:
         if node.args and node.args[0].keyword is None and not node.args[0].star:
