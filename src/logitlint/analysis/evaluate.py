@@ -256,7 +256,7 @@ class Evaluator(TorchSemantics):
     def _eval_Lambda(self, node: cst.Lambda) -> Value:
         names = {p.name.value for p in (*node.params.params, *node.params.posonly_params, *node.params.kwonly_params)}
         self._shadowed_eval(names, [node.body])
-        return UNKNOWN
+        return self.lambda_value(node)
 
     def _comprehension(self, node: cst.BaseComp, parts: list[cst.BaseExpression]) -> Value:
         names: set[str] = set()

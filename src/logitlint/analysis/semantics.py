@@ -218,6 +218,27 @@ class TorchSemantics:
                 return value
         return UNKNOWN
 
+    def lambda_value(self, node: cst.Lambda) -> Value:
+        """``lambda out, t: F.cross_entropy(out, t, ...)``: a loss object of that loss, when the body
+        is the loss called on the lambda's two parameters in order (keywords that read them: unknown)."""
+        params = [p.name.value for p in node.params.params]
+        body = node.body
+        if node.params.posonly_params or len(params) != 2 or not isinstance(body, cst.Call):
+            return UNKNOWN
+        func = force(self.values.get(body.func, UNKNOWN))
+        if not isinstance(func, Ref) or torchapi.canonical(func.qualname) not in torchapi.LOSS_BY_FUNCTIONAL:
+            return UNKNOWN
+        first, rest = body.args[:2], body.args[2:]
+        if [syntax.dotted_name(a.value) if a.keyword is None and not a.star else None for a in first] != params:
+            return UNKNOWN
+        args = tuple(
+            (a.keyword.value, self.code(a.value))
+            if a.keyword is not None and not a.star and not set(syntax.read_names(a.value)) & set(params)
+            else ("*", "*")
+            for a in rest
+        )
+        return LossObject(torchapi.LOSS_BY_FUNCTIONAL[torchapi.canonical(func.qualname)], None, None, args)
+
     def _partial_loss(self, node: cst.Call) -> Value:
         """``functools.partial(F.cross_entropy, reduction="sum")``: a loss object of that loss. It has
         no constructor a fix could edit, and its keywords are its arguments."""
