@@ -326,6 +326,15 @@ def _work(path: Path) -> FileReport:
         )
     if config.project is not None:
         config.project.trim()
+    return _slim(report)
+
+
+def _slim(report: FileReport) -> FileReport:
+    """A report is sent back to the parent and kept until the run ends: its source text stays only
+    where the output shows it (a finding's excerpt, a diff). Keeping every file's text made the
+    parent as large as the corpus (about 115 MB of 440 MB on the transformers wheel)."""
+    if not report.diagnostics and not report.changed:
+        report.original = report.fixed = None
     return report
 
 
