@@ -121,3 +121,31 @@ def test_a_changed_caller_invalidates_the_cached_result(tmp_path):
     main = tmp_path / "main.py"
     main.write_text(main.read_text().replace("model = SoftmaxNet()", "model = LogitNet()"))
     assert line not in train_findings()
+
+
+def test_call_site_records_hold_no_tree_and_last_one_check(tmp_path, monkeypatch):
+    """What the reverse lookup keeps is small: a call site is a file position plus the arguments
+    worth binding (the rest UNKNOWN), with no syntax tree or evaluator; and the records last only
+    while one file (one text) is checked, so a run does not accumulate them."""
+    import shutil
+
+    from logitlint.analysis.callsites import callers, worth
+    from logitlint.analysis.project import ProjectIndex
+    from logitlint.analysis.values import UNKNOWN, Lazy
+    from logitlint.runner import RunConfig, check_file
+
+    root = tmp_path / "flow"
+    shutil.copytree(FIXTURES / "projects" / "flow", root)
+    monkeypatch.chdir(root)
+    config = RunConfig(project=ProjectIndex([root]))
+    lookups = callers(config.project)
+    assert check_file(root / "train.py", config).diagnostics
+    records = [site for _, sites in lookups._sites.values() for site in sites]
+    assert records and "main.py" in {Path(site.origin.path).name for site in records}
+    for site in records:
+        assert site.origin.node is None and site.origin.unit is None and site.origin.line > 0
+        for value in (*site.positional, *(v for _, v in site.keywords)):
+            assert not isinstance(value, Lazy) and (value is UNKNOWN or worth(value))
+    assert any(value is UNKNOWN for site in records for value in site.positional)  # the loader []
+    check_file(root / "models.py", config)
+    assert all(site not in records for _, sites in lookups._sites.values() for site in sites)
