@@ -153,6 +153,8 @@ class CallerIndex:
         for file in found[0]:  # a check that used these call sites depends on the files calling
             if str(file) != reader:
                 self.index.edges.setdefault(Path(reader), set()).add(file)
+        if target.ctx.module_name:  # ... and on which files import the target's module
+            self.index.searched.setdefault(Path(reader), set()).add(target.ctx.module_name)
         return found[1]
 
     def _files(self, target: FunctionInfo | ClassInfo) -> list[Path]:
@@ -320,6 +322,19 @@ def _import_table(roots: tuple[Path, ...]) -> dict[bytes, list[tuple[Path, tuple
             for key in keys:
                 table.setdefault(key, []).append((path, groups))
     return table
+
+
+def imported_modules(path: Path, data: bytes) -> set[str]:
+    """The modules the file ``path`` (its bytes ``data``) imports, or imports a name from, read
+    from its import lines as the reverse lookup reads them."""
+    if b"import" not in data:
+        return set()
+    own, is_package, _ = module_info(path)
+    found: set[str] = set()
+    for match in _IMPORT_LINE.finditer(data):
+        text = (g.decode("utf-8", "replace") if g is not None else None for g in match.groups())
+        found.update(_imported(own, is_package, *text))
+    return found
 
 
 def _imported(own: str, is_package: bool, source: str | None, names: str | None, plain: str | None) -> Iterator[str]:
