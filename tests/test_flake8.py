@@ -149,3 +149,29 @@ def test_plugin_is_registered():
         [sys.executable, "-m", "flake8", "--version"], capture_output=True, text=True, env={**os.environ}
     )
     assert "logitlint" in result.stdout
+
+
+def test_plugin_checks_with_the_engines_collector_thresholds(monkeypatch):
+    """While the engine checks a file the cyclic collector runs with the thresholds of
+    ``logitlint check``'s workers (its LibCST nodes made the default ones a fifth of the plugin's
+    CPU); flake8's own work gets its thresholds back, also when the check fails."""
+    import gc
+
+    from logitlint import flake8_plugin
+    from logitlint.runner import GC_THRESHOLDS
+
+    seen = []
+
+    def check(*args, **kwargs):
+        seen.append(gc.get_threshold())
+        raise flake8_plugin.SyntaxErrorInFile("bad", 1, 0)
+
+    monkeypatch.setattr(flake8_plugin, "check_source", check)
+    lines = ["import torch\n", "p = torch.softmax(x, 1)\n", "torch.log(p)\n"]
+    previous = gc.get_threshold()  # another test's in-process run may have set the engine's
+    gc.set_threshold(700, 10, 10)  # flake8's (Python's default)
+    try:
+        assert list(flake8_plugin.LogitlintChecker(ast.parse("".join(lines)), lines, "t.py").run()) == []
+        assert seen == [GC_THRESHOLDS] and gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*previous)

@@ -121,3 +121,67 @@ def test_a_changed_caller_invalidates_the_cached_result(tmp_path):
     main = tmp_path / "main.py"
     main.write_text(main.read_text().replace("model = SoftmaxNet()", "model = LogitNet()"))
     assert line not in train_findings()
+
+
+def test_call_site_records_hold_no_tree_and_last_one_check(tmp_path, monkeypatch):
+    """What the reverse lookup keeps is small: a call site is a file position plus the arguments
+    worth binding (the rest UNKNOWN), with no syntax tree or evaluator; and the records last only
+    while one file (one text) is checked, so a run does not accumulate them."""
+    import shutil
+
+    from logitlint.analysis.callsites import callers, worth
+    from logitlint.analysis.project import ProjectIndex
+    from logitlint.analysis.values import UNKNOWN, Lazy
+    from logitlint.runner import RunConfig, check_file
+
+    root = tmp_path / "flow"
+    shutil.copytree(FIXTURES / "projects" / "flow", root)
+    monkeypatch.chdir(root)
+    config = RunConfig(project=ProjectIndex([root]))
+    lookups = callers(config.project)
+    assert check_file(root / "train.py", config).diagnostics
+    records = [site for _, sites in lookups._sites.values() for site in sites]
+    assert records and "main.py" in {Path(site.origin.path).name for site in records}
+    for site in records:
+        assert site.origin.node is None and site.origin.unit is None and site.origin.line > 0
+        for value in (*site.positional, *(v for _, v in site.keywords)):
+            assert not isinstance(value, Lazy) and (value is UNKNOWN or worth(value))
+    assert any(value is UNKNOWN for site in records for value in site.positional)  # the loader []
+    check_file(root / "models.py", config)
+    assert all(site not in records for _, sites in lookups._sites.values() for site in sites)
+
+
+def test_a_new_caller_clears_the_cached_result(tmp_path):
+    """A caller added after a cached run counts: train.py's cached result is not used when a new
+    or changed file imports train's module (it may pass a probability model into ``train()``),
+    and the finding appears on the warm run; remove the caller and it goes again."""
+    for name in ("train.py", "models.py"):
+        (tmp_path / name).write_text((FLOW / name).read_text())
+    (tmp_path / "helpers.py").write_text("def unrelated():\n    return 1\n")
+    cache = ["--cache-dir", str(tmp_path / ".cache")]
+    trace = tmp_path / "analysed.txt"
+
+    def train_findings() -> tuple[set[int], set[str]]:
+        trace.unlink(missing_ok=True)
+        env = {"LOGITLINT_TRACE_ANALYSED": str(trace)}
+        result = run_cli("check", "--format", "json", *cache, str(tmp_path), cwd=tmp_path, env=env)
+        data = json.loads(result.stdout)
+        analysed = {Path(p).name for p in trace.read_text().split()} if trace.exists() else set()
+        return {d["line"] for d in data["diagnostics"] if d["path"].endswith("train.py")}, analysed
+
+    line = _flow_line("train.py", "loss = criterion(model(x), y)")
+    caller = "import torch.nn as nn\nfrom models import SoftmaxNet\nfrom train import train\n\n"
+    caller += "train(SoftmaxNet(), nn.CrossEntropyLoss(), [])\n"
+    assert line not in train_findings()[0]
+    assert train_findings()[1] == set()  # warm: nothing analysed
+    main = tmp_path / "main.py"
+    main.write_text(caller)  # a new file
+    found, analysed = train_findings()
+    assert line in found and {"main.py", "train.py"} <= analysed and "helpers.py" not in analysed
+    main.unlink()
+    assert line not in train_findings()[0]
+    (tmp_path / "helpers.py").write_text(caller)  # a file that did not import train starts calling it
+    assert line in train_findings()[0]
+    (tmp_path / "helpers.py").write_text("def unrelated():\n    return 1\n")
+    found, analysed = train_findings()
+    assert line not in found and "train.py" in analysed

@@ -109,3 +109,23 @@ def test_gitignore_is_respected(tmp_path):
     both = findings("--no-cache", "--no-respect-gitignore", ".", cwd=tmp_path)
     assert {Path(f[0]).name for f in both} == {"kept.py", "out.py"}
     assert os.path.exists(tmp_path / "generated" / "out.py")
+
+
+def test_parent_keeps_source_text_only_where_output_shows_it(tmp_path, monkeypatch):
+    """The reports a run returns (from its workers) keep a file's text only where a finding's
+    excerpt or a diff shows it: a clean file's text is not kept, so the parent does not grow with
+    the corpus. The excerpt of a finding still shows the checked text."""
+    from logitlint.runner import RunConfig, run
+
+    for i in range(9):  # enough files for worker processes (runner.PARALLEL_FROM)
+        (tmp_path / f"clean{i}.py").write_text("import torch\n\nx = torch.zeros(3)\n")
+    (tmp_path / "bad.py").write_text(
+        "import torch\nimport torch.nn.functional as F\n\n\ndef f(x, y):\n"
+        "    return F.nll_loss(torch.log(F.softmax(x, dim=1)), y)\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    reports = {Path(r.path).name: r for r in run(["."], RunConfig(jobs=2))}
+    assert reports["bad.py"].diagnostics and reports["bad.py"].original is not None
+    assert all(reports[f"clean{i}.py"].original is None for i in range(9))
+    result = run_cli("check", "--no-cache", "-j", "2", ".", cwd=tmp_path)
+    assert "F.softmax(x, dim=1)" in result.stdout, result.stdout

@@ -62,6 +62,9 @@ class Entry:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     error: FileError | None = None
     skipped: bool = False  # the prefilter found no PyTorch loss code
+    # modules whose importers the analysis searched for call sites: a changed or new file that
+    # imports one of them may be a new caller, and then this entry is not used
+    callers_of: tuple[str, ...] = ()
 
 
 class Cache:
@@ -221,6 +224,7 @@ def encode_entry(key: tuple[str, str], entry: Entry) -> dict:
         "diagnostics": [_encode_diagnostic(d) for d in entry.diagnostics],
         "error": None if entry.error is None else vars(entry.error).copy(),
         "skipped": entry.skipped,
+        "callers_of": list(entry.callers_of),
     }
 
 
@@ -235,6 +239,7 @@ def decode_entry(body: dict) -> tuple[tuple[str, str], Entry]:
         diagnostics=[_decode_diagnostic(d) for d in body["diagnostics"]],
         error=None if error is None else _decode_error(error),
         skipped=_typed(body.get("skipped", False), bool),
+        callers_of=tuple(_typed(m, str) for m in _typed(body.get("callers_of", []), list)),
     )
     return key, entry  # type: ignore[return-value]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import libcst as cst
@@ -26,7 +26,23 @@ from logitlint.analysis.evaluate import Evaluator
 from logitlint.analysis.flow import assigned_names
 from logitlint.analysis.module import ClassInfo, FunctionInfo, ModuleContext, relative_module
 from logitlint.analysis.project import ProjectIndex, module_info
-from logitlint.analysis.values import ClassValue, FunctionValue, Origin, Value, force
+from logitlint.analysis.values import (
+    UNKNOWN,
+    Alternatives,
+    ClassValue,
+    ExternalModel,
+    FunctionValue,
+    Instance,
+    Kind,
+    Layer,
+    LossObject,
+    Origin,
+    Sequential,
+    Tensor,
+    TupleValue,
+    Value,
+    force,
+)
 
 MAX_FILES = 20_000  # a project larger than this is not searched for callers
 MAX_CALLER_FILES = 40  # files searched for one function's callers
@@ -39,11 +55,52 @@ _IMPORT_LINE = re.compile(  # on bytes: no file is decoded for it
 
 @dataclass(frozen=True)
 class CallSite:
-    """One call of a project function or class, with the values of its arguments."""
+    """One call of a project function or class: where it is (a resolved file position, no syntax
+    tree) and the arguments worth binding (``worth``); any other argument is UNKNOWN, so a record
+    keeps neither the caller's tree nor the evaluator that read it."""
 
-    origin: Origin  # the call expression
+    origin: Origin  # the call expression, resolved to (path, line, col)
     positional: tuple[Value, ...]
     keywords: tuple[tuple[str, Value], ...]
+
+
+def worth(value: Value) -> bool:
+    """Is an argument a fact the callee can use: a loss object, an activation, a model (or an
+    ``nn.Sequential``) whose output is probabilities or log-probabilities?"""
+    value = force(value)
+    if isinstance(value, (LossObject, Layer)):
+        return True
+    if isinstance(value, Tensor):
+        return value.kind in (Kind.PROBS, Kind.LOG_PROBS)  # compute_loss(torch.softmax(x, 1), y, ce)
+    if isinstance(value, Alternatives):
+        return any(worth(option) for option in value.options)
+    if isinstance(value, Instance):
+        result = force(value.cls.call_value(value.overrides)[0])
+        items = result.items if isinstance(result, TupleValue) else (result,)  # forward returns (a, b)
+        return any(isinstance(r, Tensor) and r.kind in (Kind.PROBS, Kind.LOG_PROBS) for r in map(force, items))
+    if isinstance(value, Sequential):
+        return worth(value.last)
+    if isinstance(value, ExternalModel):
+        head = dict(value.overrides).get(value.head)
+        return head is not None and worth(head)
+    return False
+
+
+def _record(site: CallSite, path: str) -> CallSite:
+    """The small record kept of a call site (see ``CallSite``)."""
+
+    def kept(value: Value) -> Value:
+        value = force(value)
+        if isinstance(value, Tensor):  # no producer, and its origin as a file position: no tree kept
+            origin = value.origin.resolve(path) if value.origin is not None else None
+            return replace(value, producer=None, origin=origin) if worth(value) else UNKNOWN
+        return value if worth(value) else UNKNOWN
+
+    return CallSite(
+        site.origin.resolve(path),
+        tuple(kept(v) for v in site.positional),
+        tuple((k, kept(v)) for k, v in site.keywords),
+    )
 
 
 def target_key(target: FunctionInfo | ClassInfo) -> tuple[str, str]:
@@ -51,16 +108,19 @@ def target_key(target: FunctionInfo | ClassInfo) -> tuple[str, str]:
     return os.path.abspath(target.ctx.path), target.qualname if isinstance(target, FunctionInfo) else target.name
 
 
-MAX_REMEMBERED = 256  # functions whose call sites are kept between files
-
-
 class CallerIndex:
     """Which project files import which modules (read once from their import lines), and the call
-    sites found so far. One per ``ProjectIndex`` (``callers(index)``); dropped when it forgets."""
+    sites found during the check of one file. One per ``ProjectIndex`` (``callers(index)``);
+    dropped when it forgets."""
 
     def __init__(self, index: ProjectIndex):
         self.index = index
         self._imports: dict[tuple[Path, ...], dict[bytes, list[tuple[Path, tuple]]]] = {}
+        # Call sites found for the file being checked (its path and text): a function's sites are
+        # asked for again within that check (callers of callers, methods and attributes of a class,
+        # another fix round of the same text), hardly ever by another file's check. So what is kept
+        # is bounded by one file's lookups, and a record never outlives the text it was read from.
+        self._checking: tuple[str, int, int] | None = None
         self._sites: dict[tuple[str, str, int], tuple[list[Path], list[CallSite]]] = {}  # (files, sites)
 
     def _roots(self, near: Path) -> tuple[Path, ...]:
@@ -87,16 +147,20 @@ class CallerIndex:
         """Every call of ``target`` found in the project (``checking`` is the file being checked,
         whose own analysis answers for its own calls). An argument that is a parameter of the
         calling function takes the values of that function's own call sites, ``MAX_DEPTH`` deep."""
+        reader = os.path.abspath(checking.path)
+        text = checking.outline.text
+        if self._checking != (reader, len(text), hash(text)):
+            self._checking = (reader, len(text), hash(text))
+            self._sites.clear()
         key = (*target_key(target), depth)
         found = self._sites.get(key)
-        reader = os.path.abspath(checking.path)
         if found is None:
-            if len(self._sites) >= MAX_REMEMBERED:
-                self._sites.pop(next(iter(self._sites)))
             found = self._sites[key] = self._find(target, checking, depth)
         for file in found[0]:  # a check that used these call sites depends on the files calling
             if str(file) != reader:
                 self.index.edges.setdefault(Path(reader), set()).add(file)
+        if target.ctx.module_name:  # ... and on which files import the target's module
+            self.index.searched.setdefault(Path(reader), set()).add(target.ctx.module_name)
         return found[1]
 
     def _files(self, target: FunctionInfo | ClassInfo) -> list[Path]:
@@ -126,6 +190,7 @@ class CallerIndex:
             if ctx is None or not ctx.outline.mentions_word(name):
                 continue
             before = len(sites)
+            found: list[CallSite] = []
             for item in ctx.outline.items:
                 if not _calls_in_text(item, called):
                     continue
@@ -134,10 +199,11 @@ class CallerIndex:
                     for member in cls.members:
                         if _calls_in_text(member, called):
                             scope = ctx.function_for_item(member, cls=cls) if member.kind == "function" else None
-                            sites += self._calls(ctx, member.statements(), scope, (name, key), checking, depth)
+                            found += self._calls(ctx, member.statements(), scope, (name, key), checking, depth)
                 else:
                     scope = ctx.function_for_item(item) if item.kind == "function" else None
-                    sites += self._calls(ctx, item.statements(), scope, (name, key), checking, depth)
+                    found += self._calls(ctx, item.statements(), scope, (name, key), checking, depth)
+            sites += (_record(site, ctx.path) for site in found)
             if len(sites) > before:
                 files.append(file)
         return files, sites
@@ -262,6 +328,19 @@ def _import_table(roots: tuple[Path, ...]) -> dict[bytes, list[tuple[Path, tuple
             for key in keys:
                 table.setdefault(key, []).append((path, groups))
     return table
+
+
+def imported_modules(path: Path, data: bytes) -> set[str]:
+    """The modules the file ``path`` (its bytes ``data``) imports, or imports a name from, read
+    from its import lines as the reverse lookup reads them."""
+    if b"import" not in data:
+        return set()
+    own, is_package, _ = module_info(path)
+    found: set[str] = set()
+    for match in _IMPORT_LINE.finditer(data):
+        text = (g.decode("utf-8", "replace") if g is not None else None for g in match.groups())
+        found.update(_imported(own, is_package, *text))
+    return found
 
 
 def _imported(own: str, is_package: bool, source: str | None, names: str | None, plain: str | None) -> Iterator[str]:

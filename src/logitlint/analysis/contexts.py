@@ -22,24 +22,11 @@ from dataclasses import dataclass
 import libcst as cst
 
 from logitlint.analysis import syntax
-from logitlint.analysis.callsites import CallSite, callers
+from logitlint.analysis.callsites import CallSite, callers, worth
 from logitlint.analysis.module import ClassInfo, FunctionInfo, ModuleContext
 from logitlint.analysis.project import ProjectIndex
 from logitlint.analysis.torchapi import LOSS_WORDS
-from logitlint.analysis.values import (
-    Alternatives,
-    ExternalModel,
-    Instance,
-    Kind,
-    Layer,
-    LossObject,
-    Origin,
-    Sequential,
-    Tensor,
-    TupleValue,
-    Value,
-    force,
-)
+from logitlint.analysis.values import Origin, Tensor, Value, force
 from logitlint.outline import Item
 
 MAX_CONTEXTS = 8  # call sites walked per function
@@ -226,28 +213,6 @@ def _assigns_from_parameter(member: Item, attrs: set[str]) -> bool:
 
 
 # --- contexts ---------------------------------------------------------------------------------------
-def worth(value: Value) -> bool:
-    """Is an argument a fact the callee can use: a loss object, an activation, a model (or an
-    ``nn.Sequential``) whose output is probabilities or log-probabilities?"""
-    value = force(value)
-    if isinstance(value, (LossObject, Layer)):
-        return True
-    if isinstance(value, Tensor):
-        return value.kind in (Kind.PROBS, Kind.LOG_PROBS)  # compute_loss(torch.softmax(x, 1), y, ce)
-    if isinstance(value, Alternatives):
-        return any(worth(option) for option in value.options)
-    if isinstance(value, Instance):
-        result = force(value.cls.call_value(value.overrides)[0])
-        items = result.items if isinstance(result, TupleValue) else (result,)  # forward returns (a, b)
-        return any(isinstance(r, Tensor) and r.kind in (Kind.PROBS, Kind.LOG_PROBS) for r in map(force, items))
-    if isinstance(value, Sequential):
-        return worth(value.last)
-    if isinstance(value, ExternalModel):
-        head = dict(value.overrides).get(value.head)
-        return head is not None and worth(head)
-    return False
-
-
 def _bound(fn: FunctionInfo, site: CallSite) -> list[tuple[str, Value]]:
     """The call site's arguments as (parameter name, value), for the arguments worth it."""
     offset = 1 if fn.self_name is not None else 0

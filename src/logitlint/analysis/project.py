@@ -63,6 +63,9 @@ class ProjectIndex:
         self._whole: set[Path] = set()  # files whose pieces did not parse alone: parsed whole
         self._loss_entries: dict[tuple[str, Path], bool] = {}
         self.edges: dict[Path, set[Path]] = {}  # file -> project files its analysis read
+        # file -> modules whose importers its analysis searched for call sites (a file that starts
+        # importing one of them may add a call site: the cache re-checks the file then)
+        self.searched: dict[Path, set[str]] = {}
         self.extensions: dict[str, object] = {}  # per-run indexes of other modules (callsites)
 
     def view(self, path: Path | str) -> ProjectView:
@@ -120,6 +123,7 @@ class ProjectIndex:
         self._weight = 0
         self._loss_entries.clear()
         self.edges.clear()
+        self.searched.clear()
         self.extensions.clear()
 
     def trim(self) -> None:
@@ -141,6 +145,10 @@ class ProjectIndex:
                     seen.add(dep)
                     stack.append(dep)
         return seen
+
+    def callers_searched_by(self, path: Path) -> set[str]:
+        """The modules whose importers a check of ``path`` searched for call sites."""
+        return self.searched.get(Path(os.path.abspath(path)), set())
 
     def parse_whole(self, path: str) -> bool:
         """A piece of ``path`` did not parse alone: analyse it from a whole-file parse. False if
