@@ -35,3 +35,16 @@ def watch(once: Callable[[], int], watched: Callable[[], Iterable[str]]) -> int:
         print(f"[{time.strftime('%H:%M:%S')}] Watching for file changes.", flush=True)
         while snapshot(watched()) == before:
             time.sleep(POLL_SECONDS)
+        settled(watched)
+
+
+def settled(watched: Callable[[], Iterable[str]]) -> None:
+    """Wait until the files stop changing for one poll, so that a run never reads a file (or a
+    configuration) an editor is still writing."""
+    current = snapshot(watched())
+    while True:
+        time.sleep(POLL_SECONDS)
+        later = snapshot(watched())
+        if later == current:
+            return
+        current = later
