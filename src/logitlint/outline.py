@@ -131,6 +131,7 @@ class ParsedUnit:
     path: str = ""  # the file it comes from
     cache: dict | None = field(default=None, repr=False)  # the parse cache the module came from
     _positions: object = field(default=None, repr=False)
+    _codes: dict | None = field(default=None, repr=False)
 
     @cached_property
     def has_walrus(self) -> bool:
@@ -149,17 +150,33 @@ class ParsedUnit:
 
     def _cached_positions(self):
         """Positions are kept beside a cached parse (an editor re-checks mostly unchanged code)."""
-        key = ("positions", id(self.module))
-        hit = self.cache.get(key) if self.cache is not None else None
-        if hit is not None and hit[0] is self.module:  # the module is held, so its id is not reused
-            return hit[1]
-        positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
-        if self.cache is not None:
-            self.cache[key] = (self.module, positions)
-        return positions
+        return self._cached(
+            "positions", lambda: MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+        )
 
     def code(self, node: cst.CSTNode) -> str:
-        return self.module.code_for_node(node)
+        """A node's source, remembered beside a cached parse (the analysis asks for the same
+        callee's text many times, and an editor re-checks mostly unchanged code)."""
+        if self._codes is None:
+            self._codes = self._cached("codes", dict)
+        hit = self._codes.get(id(node))
+        if hit is not None and hit[0] is node:  # the node is held with its text, so its id is not reused
+            return hit[1]
+        text = self.module.code_for_node(node)
+        self._codes[id(node)] = (node, text)
+        return text
+
+    def _cached(self, kind: str, make):
+        """Per-module state kept in the parse cache the module came from (or just for this unit)."""
+        if self.cache is None:
+            return make()
+        key = (kind, id(self.module))
+        hit = self.cache.get(key)
+        if hit is not None and hit[0] is self.module:
+            return hit[1]
+        value = make()
+        self.cache[key] = (self.module, value)
+        return value
 
 
 def parse_text(text: str, cache: dict | None = None) -> cst.Module:
