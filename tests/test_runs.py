@@ -97,6 +97,25 @@ def test_cache_is_per_version(project, monkeypatch):
     assert Cache(project / "c", version="2.0").get(("a", "a"), "d", ()) is None
 
 
+def test_cache_version_follows_the_code(tmp_path):
+    """An edited checkout gets a new cache version, so no result its old code wrote is read."""
+    from logitlint import __version__
+    from logitlint.cache import Cache, code_version, fingerprint
+
+    package = tmp_path / "pkg"
+    (package / "rules").mkdir(parents=True)
+    (package / "engine.py").write_text("A = 1\n")
+    (package / "rules" / "x.py").write_text("B = 2\n")
+    before = fingerprint(package)
+    assert fingerprint(package) == before  # nothing changed
+    (package / "rules" / "x.py").write_text("B = 22\n")  # a module of a subpackage edited
+    edited = fingerprint(package)
+    assert edited != before
+    (package / "rules" / "y.py").write_text("")  # a module added
+    assert fingerprint(package) != edited
+    assert code_version().startswith(__version__ + "-") and Cache(None).version == code_version()
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_gitignore_is_respected(tmp_path):
     source = (FIXTURES / "fixes" / "LGT201-direct" / "before.py").read_text()

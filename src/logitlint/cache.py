@@ -41,17 +41,21 @@ _CODE_VERSION: str | None = None
 
 
 def code_version() -> str:
-    """The version plus a fingerprint of the installed package's modules (name, size, mtime): an
-    edited checkout (a developer's, the test suite's) never reads results its old code wrote."""
+    """The version plus a fingerprint of the installed package's modules: an edited checkout (a
+    developer's, the test suite's) never reads results its old code wrote."""
     global _CODE_VERSION
     if _CODE_VERSION is None:
-        package = Path(__file__).resolve().parent
-        stamp = hashlib.blake2b(digest_size=6)
-        for path in sorted(package.rglob("*.py")):
-            info = path.stat()
-            stamp.update(f"{path.relative_to(package)}:{info.st_size}:{info.st_mtime_ns};".encode())
-        _CODE_VERSION = f"{__version__}-{stamp.hexdigest()}"
+        _CODE_VERSION = f"{__version__}-{fingerprint(Path(__file__).resolve().parent)}"
     return _CODE_VERSION
+
+
+def fingerprint(package: Path) -> str:
+    """A short digest of the name, size and mtime of every module under ``package``."""
+    stamp = hashlib.blake2b(digest_size=6)
+    for path in sorted(package.rglob("*.py")):
+        info = path.stat()
+        stamp.update(f"{path.relative_to(package)}:{info.st_size}:{info.st_mtime_ns};".encode())
+    return stamp.hexdigest()
 
 
 @dataclass
