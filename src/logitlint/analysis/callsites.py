@@ -33,7 +33,6 @@ from logitlint.analysis.values import (
     ExternalModel,
     FunctionValue,
     Instance,
-    Kind,
     Layer,
     LossObject,
     Origin,
@@ -42,6 +41,7 @@ from logitlint.analysis.values import (
     TupleValue,
     Value,
     force,
+    is_distribution,
 )
 
 MAX_FILES = 20_000  # a project larger than this is not searched for callers
@@ -71,13 +71,13 @@ def worth(value: Value) -> bool:
     if isinstance(value, (LossObject, Layer)):
         return True
     if isinstance(value, Tensor):
-        return value.kind in (Kind.PROBS, Kind.LOG_PROBS)  # compute_loss(torch.softmax(x, 1), y, ce)
+        return is_distribution(value)  # compute_loss(torch.softmax(x, 1), y, ce)
     if isinstance(value, Alternatives):
         return any(worth(option) for option in value.options)
     if isinstance(value, Instance):
         result = force(value.cls.call_value(value.overrides)[0])
         items = result.items if isinstance(result, TupleValue) else (result,)  # forward returns (a, b)
-        return any(isinstance(r, Tensor) and r.kind in (Kind.PROBS, Kind.LOG_PROBS) for r in map(force, items))
+        return any(is_distribution(r) for r in map(force, items))
     if isinstance(value, Sequential):
         return worth(value.last)
     if isinstance(value, ExternalModel):
@@ -324,7 +324,8 @@ def _import_table(roots: tuple[Path, ...]) -> dict[bytes, list[tuple[Path, tuple
                 keys = {part.split(b" as ")[0].strip().rsplit(b".", 1)[-1] for part in plain.split(b",")}
             else:
                 keys = {source.rsplit(b".", 1)[-1]}
-                keys.update(part.split(b" as ")[0].strip() for part in names.strip(b"()").replace(b"\n", b",").split(b","))
+                listed = names.strip(b"()").replace(b"\n", b",").split(b",")
+                keys.update(part.split(b" as ")[0].strip() for part in listed)
             for key in keys:
                 table.setdefault(key, []).append((path, groups))
     return table

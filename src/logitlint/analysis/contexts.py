@@ -137,6 +137,7 @@ def _feeds_a_loss(body: str, given: set[str], local: set[str] = frozenset()) -> 
     either = given | local
     made: dict[str, str] = {}  # variable -> the call that made it
     losses: set[str] = set()  # variables bound to a loss object here: criterion = nn.CrossEntropyLoss()
+    probabilities: set[str] = set()  # variables a producer made here: out = torch.softmax(...)
     for line in body.splitlines():
         target, equals, value = line.partition("=")
         maker = value.lstrip().split("(", 1)[0].removesuffix(".forward") if equals else ""
@@ -145,7 +146,7 @@ def _feeds_a_loss(body: str, given: set[str], local: set[str] = frozenset()) -> 
         elif maker.rsplit(".", 1)[-1] in LOSS_WORDS and not value.startswith("="):
             losses.update(w for w in re.findall(r"\w+", target) if w != "self")
         elif equals and _PRODUCER_WORDS.search(value) and not value.startswith("="):
-            made.update((w, "") for w in re.findall(r"\w+", target) if w != "self")  # out = torch.softmax(...)
+            probabilities.update(w for w in re.findall(r"\w+", target) if w != "self")
     producers = _PRODUCER_WORDS.search(body) is not None
     for match in _CALL.finditer(body):
         outer = _callee(match)
@@ -161,7 +162,7 @@ def _feeds_a_loss(body: str, given: set[str], local: set[str] = frozenset()) -> 
         # Named like a loss (loss_fn, self.crit), given from outside, and fed a variable a producer
         # made here or another value from outside: loss_fn(outputs, targets).
         if outer in given and _speaks_of_losses(outer + "("):
-            if (producers and "" in inner) or outside & set(re.findall(r"\w+", args)) - {outer}:
+            if (probabilities | outside) & set(re.findall(r"\w+", args)) - {outer}:
                 return True
     return False
 

@@ -22,7 +22,6 @@ from logitlint.analysis.values import (
     ExternalModel,
     FunctionValue,
     Instance,
-    Kind,
     Layer,
     Lazy,
     LossObject,
@@ -36,6 +35,7 @@ from logitlint.analysis.values import (
     Value,
     Via,
     force,
+    is_distribution,
     merge,
     merge_all,
 )
@@ -269,7 +269,7 @@ class Evaluator(TorchSemantics):
             clause = clause.inner_for_in
         self._shadowed_eval(names, exprs + parts)
         element = self.values.get(parts[0], UNKNOWN) if len(parts) == 1 else UNKNOWN
-        if isinstance(element, Tensor) and element.kind in (Kind.PROBS, Kind.LOG_PROBS):
+        if is_distribution(element):
             # every element is these (log-)probabilities; none can be re-made outside the comprehension
             return Repeated(replace(element, producer=None, via=Via.STEPS, dist=None))
         return UNKNOWN

@@ -20,7 +20,6 @@ from logitlint.analysis.values import (
     ExternalModel,
     FunctionValue,
     Instance,
-    Kind,
     Lazy,
     Repeated,
     Tensor,
@@ -28,6 +27,7 @@ from logitlint.analysis.values import (
     Value,
     Via,
     force,
+    is_distribution,
     merge,
     merge_all,
 )
@@ -109,7 +109,7 @@ class Walker:
             return replace(iterated, producer=None, via=Via.VARIABLE) if isinstance(iterated, Tensor) else UNKNOWN
         if isinstance(iterated, Repeated):
             return iterated.element
-        if isinstance(iterated, Tensor) and iterated.kind in (Kind.PROBS, Kind.LOG_PROBS):
+        if is_distribution(iterated):
             dim = iterated.dim
             dim = dim - 1 if dim is not None and dim > 0 else dim if dim is not None and dim < 0 else None
             ndim = iterated.ndim - 1 if iterated.ndim else None

@@ -172,7 +172,8 @@ class ProjectIndex:
             return None
         name, is_package, _ = module_info(path)
         try:
-            outline = FullOutline(source.text, path=str(path)) if path in self._whole else self.outline(path, source.text)
+            whole = path in self._whole
+            outline = FullOutline(source.text, path=str(path)) if whole else self.outline(path, source.text)
         except UnitParseError:
             return None
         return ModuleContext(outline, str(path), module_name=name, is_package=is_package, project=self.view(path))
@@ -206,14 +207,16 @@ class ProjectView:
 
     def may_be_loss_entry(self, qualname: str) -> bool:
         """Cheap: could ``qualname`` be a loss object or a helper passing a parameter to a loss?"""
-        key = (qualname, self.path.parent)
-        found = self.index._loss_entries.get(key)
+        found = self._known_loss_entry(qualname)
         if found is None:
-            found = self.index._loss_entries[key] = self._may_be_loss_entry(qualname)
+            found = self.index._loss_entries[(qualname, self.path.parent)] = self._may_be_loss_entry(qualname)
         return found
 
-    def _may_be_loss_entry(self, qualname: str) -> bool:
+    def _known_loss_entry(self, qualname: str) -> bool | None:
+        """``may_be_loss_entry``'s answer if some file of this folder asked already."""
+        return self.index._loss_entries.get((qualname, self.path.parent))
 
+    def _may_be_loss_entry(self, qualname: str) -> bool:
         module, _, name = qualname.rpartition(".")
         file = self.index.find_module(module, self.path) if module else None
         if file is None:
@@ -230,11 +233,9 @@ class ProjectView:
     def imports_loss_entry(self, ctx: ModuleContext) -> bool:
         """Does a file without loss words import (and use) a project loss object or loss helper?"""
         outline = ctx.outline
-        known = self.index._loss_entries
-        folder = self.path.parent
         for bindings in ctx.import_items.values():
             for local, qualname in bindings:
-                if known.get((qualname, folder)) is False:
+                if self._known_loss_entry(qualname) is False:
                     continue  # already known not to be one: no need to count the name's uses
                 if len(outline.word_positions(local)) > 1 and self.may_be_loss_entry(qualname):
                     return True

@@ -8,7 +8,7 @@ these methods what a call or an operator means; the tables themselves live in ``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -220,36 +220,40 @@ class TorchSemantics:
 
     def lambda_value(self, node: cst.Lambda) -> Value:
         """``lambda out, t: F.cross_entropy(out, t, ...)``: a loss object of that loss, when the body
-        is the loss called on the lambda's two parameters in order (keywords that read them: unknown)."""
+        is the loss called on the lambda's two parameters in order."""
         params = [p.name.value for p in node.params.params]
         body = node.body
         if node.params.posonly_params or len(params) != 2 or not isinstance(body, cst.Call):
             return UNKNOWN
-        func = force(self.values.get(body.func, UNKNOWN))
-        if not isinstance(func, Ref) or torchapi.canonical(func.qualname) not in torchapi.LOSS_BY_FUNCTIONAL:
+        first = [syntax.dotted_name(a.value) if a.keyword is None and not a.star else None for a in body.args[:2]]
+        if first != params:
             return UNKNOWN
-        first, rest = body.args[:2], body.args[2:]
-        if [syntax.dotted_name(a.value) if a.keyword is None and not a.star else None for a in first] != params:
+        return self._functional_loss(body.func, body.args[2:], set(params))
+
+    def _partial_loss(self, node: cst.Call) -> Value:
+        """``functools.partial(F.cross_entropy, reduction="sum")``: a loss object of that loss."""
+        return self._functional_loss(node.args[0].value, node.args[1:])
+
+    def _functional_loss(
+        self,
+        func: cst.BaseExpression,
+        extra: Sequence[cst.Arg],
+        local: set[str] = frozenset(),  # type: ignore[assignment]
+    ) -> Value:
+        """A functional loss bound to ``extra`` arguments, as a loss object: its keywords are its
+        arguments (``*`` for one that is positional, starred or reads a ``local`` name, which blocks
+        fixes that copy them), and it has no constructor a fix could edit."""
+        callee = force(self.values.get(func, UNKNOWN))
+        spec = torchapi.LOSS_BY_FUNCTIONAL.get(torchapi.canonical(callee.qualname)) if isinstance(callee, Ref) else None
+        if spec is None:
             return UNKNOWN
         args = tuple(
             (a.keyword.value, self.code(a.value))
-            if a.keyword is not None and not a.star and not set(syntax.read_names(a.value)) & set(params)
+            if a.keyword is not None and not a.star and not set(syntax.read_names(a.value)) & local
             else ("*", "*")
-            for a in rest
+            for a in extra
         )
-        return LossObject(torchapi.LOSS_BY_FUNCTIONAL[torchapi.canonical(func.qualname)], None, None, args)
-
-    def _partial_loss(self, node: cst.Call) -> Value:
-        """``functools.partial(F.cross_entropy, reduction="sum")``: a loss object of that loss. It has
-        no constructor a fix could edit, and its keywords are its arguments."""
-        func = force(self.values.get(node.args[0].value, UNKNOWN))
-        if not isinstance(func, Ref) or torchapi.canonical(func.qualname) not in torchapi.LOSS_BY_FUNCTIONAL:
-            return UNKNOWN
-        args = tuple(
-            (arg.keyword.value, self.code(arg.value)) if arg.keyword is not None and not arg.star else ("*", "*")
-            for arg in node.args[1:]
-        )
-        return LossObject(torchapi.LOSS_BY_FUNCTIONAL[torchapi.canonical(func.qualname)], None, None, args)
+        return LossObject(spec, None, None, args)
 
     def _first_value(self, node: cst.Call) -> Value:
         if node.args and node.args[0].keyword is None and not node.args[0].star:

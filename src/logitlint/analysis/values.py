@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeGuard
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -200,6 +200,11 @@ class Tensor(Value):
             dim=self.dim if keep_dim else None,
             producer=self.producer if keep_producer else None,
         )
+
+
+def is_distribution(value: Value) -> TypeGuard[Tensor]:
+    """Probabilities or log-probabilities (the kinds a loss may be fed wrongly)."""
+    return isinstance(value, Tensor) and value.kind in (Kind.PROBS, Kind.LOG_PROBS)
 
 
 @dataclass(frozen=True)
