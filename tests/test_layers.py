@@ -33,7 +33,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "logitlint.analysis.values",
         ),
     ),
-    ("evaluator", ("logitlint.analysis.tables", "logitlint.analysis.semantics", "logitlint.analysis.evaluate")),
+    (
+        "evaluator",
+        ("logitlint.analysis.tables", "logitlint.analysis.whole", "logitlint.analysis.semantics", "logitlint.analysis.evaluate"),
+    ),
     ("flow", ("logitlint.analysis.flow", "logitlint.analysis.losses", "logitlint.analysis.summaries")),
     (
         "module context",

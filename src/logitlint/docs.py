@@ -39,11 +39,23 @@ def rule_markdown(cls: type[Rule], heading: str = "#") -> str:
     return (
         f"{heading} {cls.code} {cls.name}\n\n"
         f"Severity: {cls.severity.value}. Fix: {fix}.\n\n"
-        f"{heading}# What it does\n{cls.what}\n\n"
+        f"{heading}# What it does\n{cls.what}{_quiet_where(cls)}\n\n"
         f"{heading}# Why is this bad?\n{cls.why}\n\n"
         f"{heading}# Example\n{cls.example}\n\n"
         f"{heading}# Use instead\n{cls.use_instead}\n\n"
         f"{heading}# Fix safety\n{cls.fix_safety}\n"
+    )
+
+
+def _quiet_where(cls: type[Rule]) -> str:
+    if not cls.numerical():
+        return ""
+    own = " or ".join(f"`{name}`" for name in sorted(cls.implements))
+    itself = f" inside a definition of {own} itself, nor" if own else ""
+    return (
+        f"\n\nNot reported{itself} inside a reference implementation in a test file (a function, or a"
+        " lambda given as a keyword argument, whose name says `ref`, `reference` or `oracle`, such as"
+        " `reference_fn=lambda i: ...`): a test's oracle is written in the textbook form on purpose."
     )
 
 

@@ -16,6 +16,7 @@ import libcst as cst
 from logitlint.analysis import syntax, torchapi
 from logitlint.analysis.semantics import EAGER_METHODS, TorchSemantics
 from logitlint.analysis.values import (
+    NOTHING,
     UNKNOWN,
     Alternatives,
     ClassValue,
@@ -161,6 +162,20 @@ class Evaluator(TorchSemantics):
                 return self.stack[i - 1]
         return None
 
+    def enclosing_names(self) -> list[str]:
+        """Names of the definitions around the expression being evaluated, innermost first: a
+        lambda given as a keyword argument goes by the keyword (``reference_fn=lambda i: ...``),
+        then the functions (and classes) around it."""
+        names = []
+        for outer, inner in zip(reversed(self.stack[:-1]), reversed(self.stack[1:])):
+            if isinstance(inner, cst.Lambda) and isinstance(outer, cst.Call):
+                names.extend(a.keyword.value for a in outer.args if a.value is inner and a.keyword is not None)
+        scope = self.scope
+        while scope is not None:
+            names.extend(reversed(scope.qualname.split(".")))
+            scope = scope.parent
+        return names
+
     def _eval_children(self, node: cst.CSTNode) -> Value:
         for child in syntax.children(node):
             if isinstance(child, cst.BaseExpression):
@@ -221,7 +236,7 @@ class Evaluator(TorchSemantics):
                 return base.items[index]
             return UNKNOWN
         if isinstance(base, Repeated):
-            return base.element if index is not None else UNKNOWN
+            return base.element if index is not None and base.element is not NOTHING else UNKNOWN
         if isinstance(base, Sequential) and base.elements is not None:
             if index is not None and -len(base.elements) <= index < len(base.elements):
                 return base.elements[index]
@@ -242,6 +257,11 @@ class Evaluator(TorchSemantics):
                 return UNKNOWN
             items.append(value)
         return TupleValue(tuple(items))
+
+    def _eval_List(self, node: cst.List) -> Value:
+        if not node.elements:
+            return Repeated(NOTHING)  # xs = [] before appends: every element is what they append
+        return self._eval_children(node)
 
     def _eval_IfExp(self, node: cst.IfExp) -> Value:
         self.eval(node.test)
@@ -371,6 +391,8 @@ class Evaluator(TorchSemantics):
             return Lazy(lambda: from_call(force(cls.call_value(overrides)[0]), cls.name))
         if isinstance(callee, FunctionValue):
             fn = callee.fn
+            if callee.bound or fn.self_name is None:
+                return Lazy(lambda: from_call(self.spread_at(force(fn.summary().returns), node), fn.qualname))
             return Lazy(lambda: from_call(force(fn.summary().returns), fn.qualname))
         return UNKNOWN
 

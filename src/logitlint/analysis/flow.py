@@ -15,6 +15,7 @@ import libcst as cst
 from logitlint.analysis import syntax
 from logitlint.analysis.evaluate import Env, Evaluator
 from logitlint.analysis.values import (
+    NOTHING,
     UNKNOWN,
     ClassValue,
     ExternalModel,
@@ -108,7 +109,7 @@ class Walker:
             iterated = merge_all(list(iterated.items))
             return replace(iterated, producer=None, via=Via.VARIABLE) if isinstance(iterated, Tensor) else UNKNOWN
         if isinstance(iterated, Repeated):
-            return iterated.element
+            return iterated.element if iterated.element is not NOTHING else UNKNOWN
         if is_distribution(iterated):
             dim = iterated.dim
             dim = dim - 1 if dim is not None and dim > 0 else dim if dim is not None and dim < 0 else None
@@ -243,6 +244,7 @@ class Walker:
             if isinstance(small.value, cst.Yield):
                 self.has_yield = True
             ev.eval(small.value)
+            self._list_mutation(small.value)
         elif isinstance(small, cst.Assign):
             value = ev.eval(small.value)
             for target in small.targets:
@@ -268,6 +270,22 @@ class Walker:
                 ev.bind(local, ev.ctx.import_value(qualname))
         elif isinstance(small, (cst.Raise, cst.Assert)):
             ev._eval_children(small)
+
+    def _list_mutation(self, value: cst.BaseExpression) -> None:
+        """``xs.append(v)`` on a local list: every element of ``xs`` is what was there or ``v``.
+        Another mutating method (``extend``, ``insert``) ends what is known of the elements."""
+        if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)):
+            return
+        name, method = syntax.dotted_name(value.func.value), value.func.attr.value
+        entry = self.ev.env.get(name) if name is not None else None
+        if entry is None or not isinstance(entry[0], Repeated) or method in ("pop", "index", "count", "copy"):
+            return
+        if method == "append" and len(value.args) == 1 and not value.args[0].star and not value.args[0].keyword:
+            element = merge(entry[0].element, self.ev.values.get(value.args[0].value, UNKNOWN))
+            if element is not UNKNOWN and not isinstance(element, Lazy):
+                self.ev.bind(name, Repeated(element))
+                return
+        self.ev.kill(name)  # type: ignore[arg-type]
 
     def bind_target(self, target: cst.BaseExpression, value: Value) -> None:
         ev = self.ev

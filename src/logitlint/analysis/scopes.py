@@ -26,6 +26,7 @@ from logitlint.analysis.values import (
     Param,
     Ref,
     SelfValue,
+    StarParam,
     Summary,
     TupleValue,
     Value,
@@ -293,7 +294,12 @@ class FunctionInfo:
         return default if isinstance(default, (LossObject, Layer)) else None
 
     def initial_env(self, stamp) -> dict[str, tuple[Value, int]]:
-        return {name: (self.param_value(name), stamp()) for name in self.param_names}
+        env = {name: (self.param_value(name), stamp()) for name in self.param_names}
+        star = self.node.params.star_arg
+        if isinstance(star, cst.Param):  # *tensors: the call's positional arguments after the others
+            offset = 1 if self.self_name is not None else 0
+            env[star.name.value] = (StarParam(len(self.params) - offset, star.name.value), stamp())
+        return env
 
     def merged_local(self, name: str) -> Value:
         """A local's value as seen from a nested scope or a flow-insensitive question."""

@@ -38,6 +38,7 @@ from logitlint.analysis.values import (
     Via,
     force,
 )
+from logitlint.analysis.whole import WholeNumbers
 
 if TYPE_CHECKING:
     from logitlint.outline import ParsedUnit
@@ -62,7 +63,7 @@ _TIMM_HEADS = (
 )
 
 
-class TorchSemantics:
+class TorchSemantics(WholeNumbers):
     """The torch half of the evaluator: mixed into ``Evaluator``, which provides the state and the
     generic walk declared below."""
 
@@ -101,14 +102,14 @@ class TorchSemantics:
             return Tensor(Kind.TENSOR, "nonpositive", origin=Origin("a max-shifted tensor", node, self.unit))
         if syntax.negated_square(node):
             return Tensor(Kind.TENSOR, "nonpositive", origin=Origin("a Gaussian exponent", node, self.unit))
-        return UNKNOWN
+        return self.whole_binary(node, left)
 
     def unary_value(self, node: cst.UnaryOperation) -> Value:
         if isinstance(node.operator, cst.Minus) and self._is_abs(node.expression):
             return Tensor(Kind.TENSOR, "nonpositive", origin=Origin("`-abs(...)`", node, self.unit))
         if syntax.negated_square(node):
             return Tensor(Kind.TENSOR, "nonpositive", origin=Origin("a Gaussian exponent", node, self.unit))
-        return UNKNOWN
+        return self.whole_negation(node)
 
     def _is_abs(self, node: cst.BaseExpression) -> bool:
         node = syntax.unparenthesized(node)
@@ -216,7 +217,7 @@ class TorchSemantics:
                 )
             if isinstance(value, Param):
                 return value
-        return UNKNOWN
+        return self.whole_call(qual, node)
 
     def lambda_value(self, node: cst.Lambda) -> Value:
         """``lambda out, t: F.cross_entropy(out, t, ...)``: a loss object of that loss, when the body
@@ -420,7 +421,7 @@ class TorchSemantics:
                 return receiver.through(Via.STEPS, keep_producer=False)
             if name in torchapi.KIND_PRESERVING_RESHAPE:
                 return replace(receiver.through(Via.STEPS, keep_dim=False, keep_producer=False), ndim=None)
-        return UNKNOWN
+        return self.whole_method(receiver, name, node)
 
 
 def _library_model(qual: str, name: str, table) -> Value:

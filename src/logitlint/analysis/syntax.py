@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator, Sequence
 
 import libcst as cst
@@ -395,3 +396,28 @@ def import_bound_names(node: cst.Import | cst.ImportFrom) -> Iterator[str]:
                 yield alias.asname.name.value  # type: ignore[union-attr]
             else:
                 yield alias.name.value  # type: ignore[union-attr]
+
+
+
+# Words that name a reference implementation in test code: an oracle written in the textbook form
+# on purpose (``reference_fn=lambda i: torch.log1p(torch.exp(i))``, ``def softmarginloss_reference``).
+# Outside tests "reference" often means a model (a DPO reference policy), whose code counts.
+REFERENCE_WORDS = frozenset({"ref", "refs", "reference", "references", "oracle"})
+_TEST_FOLDERS = frozenset({"test", "tests", "testing"})
+
+
+def name_words(name: str) -> list[str]:
+    """``multilabel_loss_reference_fn`` and ``referenceFn`` as lower-case words."""
+    return [w.lower() for w in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name)]
+
+
+def names_a_reference(name: str) -> bool:
+    return not REFERENCE_WORDS.isdisjoint(name_words(name))
+
+
+def is_test_path(path: str) -> bool:
+    """``tests/test_loss.py``, ``torch/testing/_internal/common_nn.py``, ``conftest.py``."""
+    *folders, name = re.split(r"[\\/]", path)
+    if name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py":
+        return True
+    return not _TEST_FOLDERS.isdisjoint(folder.lower() for folder in folders)

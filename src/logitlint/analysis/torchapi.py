@@ -241,6 +241,41 @@ def is_inplace_method(name: str) -> bool:
 
 
 # Constructors that build a tensor from a literal.
+# Whole numbers (``log(1 + n)`` loses nothing): functions that make them whatever their input, tensor
+# methods that do, and functions and methods that keep them whole.
+WHOLE_MAKERS = frozenset(
+    {
+        "torch.floor",
+        "torch.ceil",
+        "torch.round",  # without decimals=
+        "torch.trunc",
+        "torch.fix",
+        "torch.arange",
+        "torch.randint",
+        "torch.randint_like",
+        "torch.randperm",
+        "torch.bincount",
+        "torch.count_nonzero",
+        "torch.argmax",
+        "torch.argmin",
+        "torch.argsort",
+        "torch.searchsorted",
+        "torch.bucketize",
+    }
+)
+WHOLE_METHODS = frozenset(
+    {"floor", "ceil", "round", "trunc", "fix", "long", "int", "short", "byte", "argmax", "argmin", "argsort"}
+)
+WHOLE_KEEPING = frozenset({"torch.abs", "torch.absolute", "torch.neg", "torch.negative", "torch.sign", "torch.cumsum"})
+WHOLE_KEEPING_METHODS = frozenset({"abs", "absolute", "neg", "negative", "sign", "cumsum", "sum", "flip", "roll"})
+# Sequences of tensors: ``stack``/``cat`` join them into one, ``meshgrid`` spreads them into several.
+JOINS = frozenset({"torch.stack", "torch.cat", "torch.concat", "torch.concatenate", "torch.hstack", "torch.vstack"})
+SPREADS = frozenset({"torch.meshgrid", "torch.broadcast_tensors"})
+UNIQUE = {
+    "torch.unique": ("input", "sorted", "return_inverse", "return_counts", "dim"),
+    "torch.unique_consecutive": ("input", "return_inverse", "return_counts", "dim"),
+}
+
 LITERAL_TENSORS = frozenset(
     {"torch.tensor", "torch.as_tensor", "torch.Tensor", "torch.FloatTensor", "torch.DoubleTensor", "torch.HalfTensor"}
 )

@@ -48,6 +48,7 @@ class Source(Fact):
     EXP = "exp"
     EXP_NONPOSITIVE = "exp_nonpositive"  # exp of a tensor known to be <= 0: cannot overflow
     NONPOSITIVE = "nonpositive"  # x - x.max(...), -abs(x), a Gaussian exponent
+    WHOLE = "whole"  # whole numbers: torch.arange, floor, counts, and sums and differences of them
 
 
 class Via(Fact):
@@ -85,6 +86,16 @@ class _Unknown(Value):
 
 
 UNKNOWN: Value = _Unknown()
+
+
+class _Nothing(Value):
+    """The element of an empty list (``xs = []``): merged with anything, it gives that thing."""
+
+    def __repr__(self) -> str:
+        return "NOTHING"
+
+
+NOTHING: Value = _Nothing()
 
 
 class Lazy(Value):
@@ -315,6 +326,19 @@ class Param(Value):
 
 
 @dataclass(frozen=True)
+class StarParam(Value):
+    """A function's ``*args`` parameter: the call's positional arguments from ``index`` on."""
+
+    index: int
+    name: str
+
+
+def is_whole(value: Value) -> TypeGuard[Tensor]:
+    """A tensor of whole numbers (where ``log(1 + x)`` cancels nothing)."""
+    return isinstance(value, Tensor) and value.source is Source.WHOLE
+
+
+@dataclass(frozen=True)
 class TupleValue(Value):
     items: tuple[Value, ...]
 
@@ -336,6 +360,7 @@ class FunctionFacts(Protocol):
     """What the evaluator asks of a function it can see (``analysis.module.FunctionInfo``)."""
 
     qualname: str
+    self_name: str | None
 
     def summary(self, overrides: tuple[tuple[str, Value], ...] = ()) -> Summary: ...
 
@@ -354,8 +379,10 @@ class ClassFacts(Protocol):
 
 def merge(a: Value, b: Value) -> Value:
     """The fact that holds whichever of two definitions reached here."""
-    if a is b:
+    if a is b or b is NOTHING:
         return a
+    if a is NOTHING:
+        return b
     if isinstance(a, Lazy) or isinstance(b, Lazy):
         return Lazy(lambda: merge(force(a), force(b)))
     if isinstance(a, Tensor) and isinstance(b, Tensor):
@@ -369,6 +396,9 @@ def merge(a: Value, b: Value) -> Value:
             via=a.via if a.via == b.via else Via.VARIABLE,
             dist=a.dist if a.dist == b.dist else None,
         )
+    if isinstance(a, Repeated) and isinstance(b, Repeated):  # xs = [] before a loop that appends
+        element = merge(a.element, b.element)
+        return Repeated(element) if element is not UNKNOWN else UNKNOWN
     if isinstance(a, TupleValue) and isinstance(b, TupleValue) and len(a.items) == len(b.items):
         return TupleValue(tuple(merge(x, y) for x, y in zip(a.items, b.items)))
     if type(a) is type(b) and a == b:

@@ -43,6 +43,15 @@ class Rule:
     # no VALID one may be.
     valid: ClassVar[tuple[str, ...]] = ()
     invalid: ClassVar[tuple[Invalid, ...]] = ()
+    # The functions this rule's rewrite calls (``softplus``): inside a definition of one of them
+    # (torch's own ``def softplus``) the advice would be circular, so the rule stays quiet there.
+    implements: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def numerical(cls) -> bool:
+        """A rule about numerical stability or precision only (not a wrong loss): quiet inside
+        reference implementations in test code, which write the textbook form on purpose."""
+        return cls.fix_class in (FixClass.FINITE, FixClass.PRECISION, FixClass.VALUE_CHANGE)
 
     def on_call(self, node: cst.Call, ctx: RuleContext) -> None:
         """Called for every call expression in a checked unit."""

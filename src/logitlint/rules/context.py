@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol
 
 from logitlint import fixes
+from logitlint.analysis import syntax
 from logitlint.diagnostics import Diagnostic, Edit, Fix, FixClass, Related, Severity
 
 if TYPE_CHECKING:
@@ -116,6 +117,15 @@ class RuleContext:
             return f"{display_path(resolved.path, self.path)}:{resolved.line}"
         return self._line_label(resolved.line) if self._line_label is not None else f"line {resolved.line}"
 
+    def in_reference_code(self, implemented: frozenset[str] = frozenset()) -> bool:
+        """Is the expression being checked inside an implementation of one of ``implemented``, or
+        inside a test's reference implementation (a definition or keyword argument whose name says
+        ``ref``, ``reference`` or ``oracle``, in a test file)?"""
+        names = self._ev.enclosing_names()
+        if any(name.strip("_") in implemented for name in names):
+            return True
+        return syntax.is_test_path(self.path) and any(syntax.names_a_reference(name) for name in names)
+
     def report(
         self,
         rule: Rule,
@@ -127,6 +137,8 @@ class RuleContext:
         severity: Severity | None = None,
         fix_note: str | None = None,
     ) -> None:
+        if rule.numerical() and self.in_reference_code(rule.implements):
+            return
         span = self.unit.span(node)
         self._reporter.add(
             Diagnostic(

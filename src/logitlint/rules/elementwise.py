@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from logitlint.analysis import syntax, torchapi
-from logitlint.analysis.values import Kind, Source, Tensor, Via
+from logitlint.analysis.values import Kind, Source, Tensor, Via, is_whole
 from logitlint.diagnostics import FixClass, Severity
 from logitlint.rules.base import Invalid, Rule
 from logitlint.rules.log_softmax import eps_guarded, log_argument
@@ -60,6 +60,7 @@ class LogOfSigmoid(Rule):
     fix_class = FixClass.FINITE
     summary = "log(sigmoid(x)) or log(1 - sigmoid(x)), with or without an eps: use F.logsigmoid(x) / F.logsigmoid(-x)"
     requires = frozenset({"log"})
+    implements = frozenset({"logsigmoid"})
     what = (
         "Checks for `torch.log(torch.sigmoid(x))`, `torch.sigmoid(x).log()` and `torch.log(1 - torch.sigmoid(x))`, "
         "and the same with an eps: `torch.log(torch.sigmoid(x) + 1e-8)`, `torch.log(1 - torch.sigmoid(x) + eps)`, "
@@ -193,6 +194,7 @@ class LogSumExp(Rule):
     fix_class = FixClass.FINITE
     summary = "log(sum(exp(x))): use torch.logsumexp, which does not overflow"
     requires = frozenset({"log"})
+    implements = frozenset({"logsumexp"})
     what = (
         "Checks for `torch.log(torch.sum(torch.exp(x), d))` and `torch.log(torch.exp(x).sum(d))`, `keepdim` included."
     )
@@ -319,6 +321,7 @@ class LogOnePlusExp(Rule):
     fix_class = FixClass.FINITE
     summary = "log(1 + exp(x)) or log1p(exp(x)): use F.softplus(x)"
     requires = frozenset({"log", "log1p"})
+    implements = frozenset({"softplus"})
     what = "Checks for `torch.log(1 + torch.exp(x))`, `torch.log(torch.exp(x) + 1)` and `torch.log1p(torch.exp(x))`."
     why = (
         "`exp(x)` overflows to inf for x > 88.7 (f32; 11.09 in f16), so the softplus written by hand "
@@ -435,37 +438,10 @@ def _tests_empty(test: cst.BaseExpression, wanted: str, ctx: RuleContext) -> boo
     return False
 
 
-_WHOLE = frozenset(
-    {
-        "torch.floor",
-        "torch.ceil",
-        "torch.round",
-        "torch.trunc",
-        "torch.arange",
-        "torch.randint",
-        "torch.bincount",
-        "torch.count_nonzero",
-    }
-)
-
-
 def _integer_valued(node: cst.BaseExpression, ctx: RuleContext) -> bool:
-    """``torch.floor(...)``, ``x.long()``, ``torch.arange(...)``: whole numbers, where log(1 + x) is exact."""
-    node = syntax.unparenthesized(node)
-    while (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Attribute)
-        and node.func.attr.value in ("float", "double", "to")
-    ):
-        node = node.func.value  # a cast keeps whole numbers whole
-    if isinstance(node, cst.Integer):
-        return True
-    if not isinstance(node, cst.Call):
-        return False
-    if ctx.callee(node) in _WHOLE:
-        return True
-    func = node.func
-    return isinstance(func, cst.Attribute) and func.attr.value in ("floor", "ceil", "round", "trunc", "long", "int")
+    """Whole numbers (``torch.arange(n)``, ``x.long()``, counts, differences of them), where
+    log(1 + x) cancels nothing."""
+    return isinstance(syntax.unparenthesized(node), cst.Integer) or is_whole(ctx.value(node))
 
 
 _ROUNDING = frozenset({"round", "floor", "ceil", "trunc", "long", "int"})
@@ -492,6 +468,7 @@ class Log1pExpm1(Rule):
     fix_class = FixClass.PRECISION
     summary = "log(1 + x) / exp(x) - 1 lose precision for small x: use torch.log1p / torch.expm1"
     requires = frozenset({"log", "exp"})
+    implements = frozenset({"log1p", "expm1"})
     what = "Checks for `torch.log(1 + x)` (either order), `torch.exp(x) - 1` and `-1 + torch.exp(x)`."
     why = (
         "For small x, `1 + x` and `exp(x) - 1` cancel: at x = 1e-6 the float32 result is 4.6% off, at "
@@ -518,6 +495,15 @@ z = torch.expm1(x)
         # rounded to a whole number at once: the precision lost is below the rounding
         "import torch\nn = torch.clamp(torch.round(torch.exp(log_d) - 1).long(), min=1)\n",
         "import torch\nn = (log_d.exp() - 1).floor()\n",
+        # whole numbers through differences, rearrangements, a helper's *tensors, and list appends
+        "import torch\nc = torch.arange(-3, 4).float()\nr = (c[:, None] - c[None, :]).reshape(-1)\n"
+        "y = torch.sign(r) * torch.log(1.0 + r.abs())\n",
+        "import torch\ndef ndgrid(*tensors):\n    return torch.meshgrid(*tensors, indexing='ij')\n"
+        "def table(n):\n    c = torch.stack(ndgrid(torch.arange(n), torch.arange(n))).flatten(1)\n"
+        "    return torch.log(1 + (c[:, :, None] - c[:, None, :]).abs())\n",
+        "import torch\ndef durations(codes):\n    counts = []\n    for code in codes:\n"
+        "        _, n = torch.unique_consecutive(code, return_counts=True)\n        counts.append(n[1:-1])\n"
+        "    return torch.cat(counts)\nlog_dur = torch.log(durations(batch) + 1)\n",
     )
     invalid = (
         Invalid(
@@ -541,6 +527,25 @@ z = torch.expm1(x)
             "import torch\nz = (-1.0 + v.exp()) / v\n",
             at="-1.0 + v.exp()",
             fixed="import torch\nz = torch.expm1(v) / v\n",
+        ),
+        Invalid(  # whole numbers divided: small fractions
+            "import torch\nc = torch.arange(5).float() / 7\ny = torch.log(1 + c)\n",
+            at="torch.log(1 + c)",
+            fixed="import torch\nc = torch.arange(5).float() / 7\ny = torch.log1p(c)\n",
+        ),
+        Invalid(  # a helper's *tensors given a tensor of unknown numbers
+            "import torch\ndef ndgrid(*tensors):\n    return torch.meshgrid(*tensors, indexing='ij')\n"
+            "y = torch.log(1 + torch.stack(ndgrid(torch.arange(3), x)))\n",
+            at="torch.log(1 + torch.stack(ndgrid(torch.arange(3), x)))",
+            fixed="import torch\ndef ndgrid(*tensors):\n    return torch.meshgrid(*tensors, indexing='ij')\n"
+            "y = torch.log1p(torch.stack(ndgrid(torch.arange(3), x)))\n",
+        ),
+        Invalid(  # a list extended by something else
+            "import torch\nns = []\nfor c in codes:\n    ns.append(c.long())\n    ns.extend(other)\n"
+            "y = torch.log(1 + torch.cat(ns))\n",
+            at="torch.log(1 + torch.cat(ns))",
+            fixed="import torch\nns = []\nfor c in codes:\n    ns.append(c.long())\n    ns.extend(other)\n"
+            "y = torch.log1p(torch.cat(ns))\n",
         ),
         Invalid(  # exp(-|x|) cannot overflow (not LGT207), but log(1 + tiny) still loses it
             "import torch\nv = torch.log(1 + torch.exp(-torch.abs(x)))\n",

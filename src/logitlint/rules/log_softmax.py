@@ -57,6 +57,7 @@ class LogOfSoftmax(Rule):
     fix_class = FixClass.FINITE
     summary = "log of softmax output: use log_softmax (finite where softmax underflows)"
     requires = frozenset({"log"})
+    implements = frozenset({"log_softmax"})
     what = "Checks for `torch.log(softmax(x, d))`, `softmax(x, d).log()` and `torch.log(nn.Softmax(d)(x))`, in any spelling and through variables."
     why = (
         "Softmax underflows to 0 for logits far below the maximum, and `log(0)` is `-inf`: the loss "
@@ -123,6 +124,7 @@ class LogOfSoftmaxWithEps(Rule):
     fix_class = FixClass.VALUE_CHANGE
     summary = "log(softmax + eps) or log(softmax.clamp(min=eps)): use log_softmax"
     requires = frozenset({"log"})
+    implements = frozenset({"log_softmax"})
     what = "Checks for `torch.log(softmax(x, d) + eps)`, `torch.log(softmax(...).clamp(min=eps))` and `torch.log(torch.clamp(softmax(...), eps, 1))`."
     why = (
         "The eps hides the `log(0)` of an underflowing softmax but caps every log-probability at "

@@ -41,6 +41,7 @@ class ManualSoftmax(Rule):
     fix_class = FixClass.FINITE
     summary = "exp(x) / exp(x).sum(d, keepdim=True): use torch.softmax(x, dim=d)"
     requires = frozenset({"exp"})
+    implements = frozenset({"softmax"})
     what = (
         "Checks for a softmax written by hand: `torch.exp(x) / torch.exp(x).sum(dim=d, keepdim=True)`, in any spelling."
     )
@@ -137,6 +138,7 @@ class ManualCrossEntropy(Rule):
     fix_class = FixClass.FINITE
     summary = "-(p * log(softmax(x, 1))).sum(1).mean(): use F.cross_entropy(x, p)"
     requires = frozenset({"log", "log_softmax"})
+    implements = frozenset({"cross_entropy"})
     what = (
         "Checks for cross-entropy with probability targets written by hand: `-(p * torch.log(F.softmax(x, 1)))"
         ".sum(1).mean()` (a warning: it is fragile) and close variants (`torch.sum`, `torch.mean`, the minus "
