@@ -100,6 +100,8 @@ def small_bindings(
     small: cst.BaseSmallStatement, name: str, evaluator: Evaluator, ctx: ModuleContext
 ) -> Iterator[Value]:
     if isinstance(small, cst.Assign):
+        if len(small.targets) == 1 and rewraps(small.value, name, evaluator):
+            return  # model = model.to(device): no definition of its own
         for target in small.targets:
             if name in syntax.target_names(target.target):
                 yield unpack(target.target, name, evaluator.eval(small.value))
@@ -111,6 +113,22 @@ def small_bindings(
         for local, qualname in ctx.cst_import_bindings(small):
             if local == name:
                 yield ctx.import_value(qualname)
+
+
+def rewraps(value: cst.BaseExpression, name: str, evaluator: Evaluator) -> bool:
+    """``model = model.to(device)``, ``model = nn.DataParallel(model)`` (an assignment of the name's
+    own value through a step that returns the same model, or a tensor holding the same): with every
+    definition merged, it adds none of its own, and reading it would only meet the name again."""
+    value = syntax.unparenthesized(value)
+    if not isinstance(value, cst.Call):
+        return syntax.dotted_name(value) == name
+    func = value.func
+    if isinstance(func, cst.Attribute) and func.attr.value in torchapi.MODULE_METHODS:
+        return rewraps(func.value, name, evaluator)
+    if value.args and value.args[0].keyword is None and not value.args[0].star:
+        if rewraps(value.args[0].value, name, evaluator):
+            return evaluator.callee_name(value) in torchapi.MODULE_WRAPPERS
+    return False
 
 
 def unpack(target: cst.BaseExpression, name: str, value: Value) -> Value:

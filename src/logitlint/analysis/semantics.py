@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 
 _SOFTMAX_OPS = frozenset({"softmax", "log_softmax", "softmin"})
 _LOG_OPS = frozenset({"log_softmax", "logsigmoid"})
-_MODULE_METHODS = frozenset({"to", "cuda", "cpu", "float", "double", "half", "train", "eval", "requires_grad_", "type"})
 # Tensor methods whose meaning does not depend on the receiver's value, handled at once (they
 # record the environment a fix needs); everything else about a lazy receiver waits.
 EAGER_METHODS = frozenset({"softmax", "log_softmax", "sigmoid", "exp"})
@@ -396,7 +395,7 @@ class TorchSemantics(WholeNumbers):
     def _method_value(self, receiver: Value, name: str, node: cst.Call) -> Value:
         if (
             isinstance(receiver, (LossObject, Layer, Sequential, Instance, ExternalModel, Alternatives))
-            and name in _MODULE_METHODS
+            and name in torchapi.MODULE_METHODS
         ):
             return receiver
         if isinstance(receiver, (Instance, SelfValue, Sequential, ExternalModel, Alternatives)) and name == "forward":
