@@ -186,7 +186,8 @@ MODULE_WRAPPERS = frozenset(
         "torch.jit.script",
     }
 )
-# Module methods that return the module itself (also tensor methods that keep what a tensor holds).
+# Module methods that return the module itself; those that are also tensor methods (`to`, `float`, ...)
+# keep what the tensor holds.
 MODULE_METHODS = frozenset({"to", "cuda", "cpu", "float", "double", "half", "train", "eval", "requires_grad_", "type"})
 MODULE_BASES = frozenset(
     {
