@@ -151,7 +151,7 @@ class ClassInfo:
                 for stmt, unit in member.statements():
                     evaluator.unit = unit
                     for inner in syntax.walk_statements([stmt]):
-                        if isinstance(inner, cst.SimpleStatementLine):
+                        if type(inner) is cst.SimpleStatementLine:
                             for small in inner.body:
                                 yield from small_bindings(small, attr, evaluator, self.ctx)
                 continue

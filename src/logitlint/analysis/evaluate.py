@@ -168,7 +168,7 @@ class Evaluator(TorchSemantics):
         then the functions (and classes) around it."""
         names = []
         for outer, inner in zip(reversed(self.stack[:-1]), reversed(self.stack[1:])):
-            if isinstance(inner, cst.Lambda) and isinstance(outer, cst.Call):
+            if type(inner) is cst.Lambda and type(outer) is cst.Call:
                 names.extend(a.keyword.value for a in outer.args if a.value is inner and a.keyword is not None)
         scope = self.scope
         while scope is not None:
@@ -223,7 +223,7 @@ class Evaluator(TorchSemantics):
             self._eval_children(element)
         index = (
             syntax.int_literal(node.slice[0].slice.value)
-            if (len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index))
+            if (len(node.slice) == 1 and type(node.slice[0].slice) is cst.Index)
             else None
         )
         return self.subscript(base, index)
@@ -251,7 +251,7 @@ class Evaluator(TorchSemantics):
         items = []
         for element in node.elements:
             value = self.eval(element.value)
-            if isinstance(element, cst.StarredElement):
+            if type(element) is cst.StarredElement:
                 for e in node.elements:
                     self.eval(e.value)
                 return UNKNOWN
@@ -269,7 +269,7 @@ class Evaluator(TorchSemantics):
 
     def _eval_NamedExpr(self, node: cst.NamedExpr) -> Value:
         value = self.eval(node.value)
-        if isinstance(node.target, cst.Name) and not self.flow_insensitive:
+        if type(node.target) is cst.Name and not self.flow_insensitive:
             self.bind(node.target.value, value)
         return value
 
@@ -340,7 +340,7 @@ class Evaluator(TorchSemantics):
     def _eval_Call(self, node: cst.Call) -> Value:
         func = node.func
         receiver: Value | None = None
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             receiver = self.eval(func.value)
             callee = self._attribute_of(func, receiver)
             self.values[func] = callee
@@ -348,7 +348,7 @@ class Evaluator(TorchSemantics):
             callee = self.eval(func)
         for arg in node.args:
             self.eval(arg.value)
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             name = func.attr.value
             if callee is UNKNOWN or (isinstance(callee, Lazy) and name in EAGER_METHODS):
                 return self.method(receiver, func.value, name, node)  # type: ignore[arg-type]

@@ -97,8 +97,8 @@ class Walker:
         paired = self._paired(node)
         if paired is not None:
             return paired
-        if isinstance(node, (cst.List, cst.Tuple)):
-            if any(isinstance(e, cst.StarredElement) for e in node.elements) or not node.elements:
+        if type(node) in (cst.List, cst.Tuple):
+            if any(type(e) is cst.StarredElement for e in node.elements) or not node.elements:
                 return UNKNOWN
             iterated = TupleValue(tuple(self.ev.values.get(e.value, UNKNOWN) for e in node.elements))
         if isinstance(iterated, Lazy):
@@ -119,7 +119,7 @@ class Walker:
 
     def _paired(self, node: cst.BaseExpression) -> Value | None:
         """``enumerate(xs)`` -> (UNKNOWN, element of xs); ``zip(a, b)`` -> (element of a, element of b)."""
-        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)):
+        if not (type(node) is cst.Call and type(node.func) is cst.Name):
             return None
         name = node.func.value
         if name not in ("enumerate", "zip") or self.ev.lookup(name) is not UNKNOWN:
@@ -135,26 +135,26 @@ class Walker:
     # --- statements ------------------------------------------------------------------------------
     def statement(self, stmt: cst.BaseStatement) -> bool:
         """Walk one statement; True when it always ends the block (return, raise, ...)."""
-        if isinstance(stmt, cst.SimpleStatementLine):
+        if type(stmt) is cst.SimpleStatementLine:
             for small in stmt.body:
                 self.small(small)
             return isinstance(stmt.body[-1], _TERMINAL) if stmt.body else False
-        if isinstance(stmt, cst.If):
+        if type(stmt) is cst.If:
             return self._if(stmt)
-        if isinstance(stmt, (cst.For, cst.While)):
+        if type(stmt) in (cst.For, cst.While):
             return self._loop(stmt)
-        if isinstance(stmt, (cst.Try, cst.TryStar)):
+        if type(stmt) in (cst.Try, cst.TryStar):
             return self._try(stmt)
-        if isinstance(stmt, cst.With):
+        if type(stmt) is cst.With:
             for item in stmt.items:
                 self.ev.eval(item.item)
                 if item.asname is not None:
                     for name in syntax.target_names(item.asname.name):
                         self.ev.bind(name, UNKNOWN)
             return self.run(stmt.body.body)
-        if isinstance(stmt, cst.Match):
+        if type(stmt) is cst.Match:
             return self._match(stmt)
-        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        if type(stmt) in (cst.FunctionDef, cst.ClassDef):
             self._definition(stmt)
         return False
 
@@ -165,7 +165,7 @@ class Walker:
         branches = [self._branch(stmt.body.body, env)]
         if stmt.orelse is None:
             branches.append((env, False))
-        elif isinstance(stmt.orelse, cst.If):
+        elif type(stmt.orelse) is cst.If:
             ev.env = dict(env)
             done = self.statement(stmt.orelse)
             branches.append((ev.env, done))
@@ -176,7 +176,7 @@ class Walker:
     def _loop(self, stmt: cst.For | cst.While) -> bool:
         ev = self.ev
         element: Value = UNKNOWN
-        if isinstance(stmt, cst.For):
+        if type(stmt) is cst.For:
             element = self._element(stmt.iter, ev.eval(stmt.iter))
             targets = set(syntax.target_names(stmt.target))
         else:
@@ -186,7 +186,7 @@ class Walker:
             ev.env = entry
             self.bind_target(stmt.target, element)  # type: ignore[union-attr]
             entry = ev.env
-        if isinstance(stmt, cst.While):
+        if type(stmt) is cst.While:
             ev.env = entry
             ev.eval(stmt.test)
         body_env, _ = self._branch(stmt.body.body, entry)
@@ -229,7 +229,7 @@ class Walker:
 
     def _definition(self, stmt: cst.FunctionDef | cst.ClassDef) -> None:
         ev = self.ev
-        if isinstance(stmt, cst.FunctionDef):
+        if type(stmt) is cst.FunctionDef:
             # Decorators and defaults are evaluated by the function's own walk (engine).
             info = ev.ctx.function_info(stmt, ev.unit, parent=ev.scope)  # type: ignore[arg-type]
             ev.bind(stmt.name.value, FunctionValue(info))
@@ -240,41 +240,41 @@ class Walker:
 
     def small(self, small: cst.BaseSmallStatement) -> None:
         ev = self.ev
-        if isinstance(small, cst.Expr):
-            if isinstance(small.value, cst.Yield):
+        if type(small) is cst.Expr:
+            if type(small.value) is cst.Yield:
                 self.has_yield = True
             ev.eval(small.value)
             self._list_mutation(small.value)
-        elif isinstance(small, cst.Assign):
+        elif type(small) is cst.Assign:
             value = ev.eval(small.value)
             for target in small.targets:
                 self.bind_target(target.target, value)
-        elif isinstance(small, cst.AnnAssign):
+        elif type(small) is cst.AnnAssign:
             if small.value is not None:
                 self.bind_target(small.target, ev.eval(small.value))
-        elif isinstance(small, cst.AugAssign):
+        elif type(small) is cst.AugAssign:
             ev.eval(small.value)
             for name in syntax.target_names(small.target):
                 ev.kill(name)
-            if isinstance(small.target, cst.Subscript):
+            if type(small.target) is cst.Subscript:
                 self.bind_target(small.target, UNKNOWN)
-        elif isinstance(small, cst.Return):
+        elif type(small) is cst.Return:
             value = ev.eval(small.value) if small.value is not None else UNKNOWN
             if self.on_return is not None:
                 self.on_return(value, small)
-        elif isinstance(small, cst.Del):
+        elif type(small) is cst.Del:
             for name in syntax.target_names(small.target):
                 ev.kill(name)
-        elif isinstance(small, (cst.Import, cst.ImportFrom)):
+        elif type(small) in (cst.Import, cst.ImportFrom):
             for local, qualname in ev.ctx.cst_import_bindings(small):
                 ev.bind(local, ev.ctx.import_value(qualname))
-        elif isinstance(small, (cst.Raise, cst.Assert)):
+        elif type(small) in (cst.Raise, cst.Assert):
             ev._eval_children(small)
 
     def _list_mutation(self, value: cst.BaseExpression) -> None:
         """``xs.append(v)`` on a local list: every element of ``xs`` is what was there or ``v``.
         Another mutating method (``extend``, ``insert``) ends what is known of the elements."""
-        if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)):
+        if not (type(value) is cst.Call and type(value.func) is cst.Attribute):
             return
         name, method = syntax.dotted_name(value.func.value), value.func.attr.value
         entry = self.ev.env.get(name) if name is not None else None
@@ -289,9 +289,9 @@ class Walker:
 
     def bind_target(self, target: cst.BaseExpression, value: Value) -> None:
         ev = self.ev
-        if isinstance(target, cst.Name):
+        if type(target) is cst.Name:
             ev.bind(target.value, value)
-        elif isinstance(target, cst.Attribute):
+        elif type(target) is cst.Attribute:
             dotted = syntax.dotted_name(target)
             if dotted is not None and dotted.count(".") == 1:
                 ev.bind(dotted, value)
@@ -301,9 +301,9 @@ class Walker:
                     ev.bind(owner, model.with_override(attr, value))
             else:
                 ev.eval(target.value)
-        elif isinstance(target, (cst.Tuple, cst.List)):
+        elif type(target) in (cst.Tuple, cst.List):
             elements = target.elements
-            starred = any(isinstance(e, cst.StarredElement) for e in elements)
+            starred = any(type(e) is cst.StarredElement for e in elements)
             for i, element in enumerate(elements):
                 if starred:
                     item: Value = UNKNOWN
@@ -312,14 +312,14 @@ class Walker:
                 else:
                     item = _item(value, i, len(elements))
                 self.bind_target(element.value, item)
-        elif isinstance(target, cst.Subscript):
+        elif type(target) is cst.Subscript:
             ev.eval(target.value)
             for element in target.slice:
                 ev._eval_children(element)
             base = syntax.dotted_name(target.value)
             if base is not None and base.count(".") <= 1:
                 ev.kill(base)  # p[mask] = 0: masking ends the fact
-        elif isinstance(target, cst.StarredElement):
+        elif type(target) is cst.StarredElement:
             self.bind_target(target.value, UNKNOWN)
 
 
@@ -333,28 +333,28 @@ def assigned_names(body: Sequence[cst.BaseStatement], *, walrus: bool = True) ->
     """Names and ``a.b`` attributes a block (re)binds or mutates, for loops and handlers."""
     names: set[str] = set()
     for stmt in syntax.walk_statements(body):
-        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        if type(stmt) in (cst.FunctionDef, cst.ClassDef):
             names.add(stmt.name.value)
-        elif isinstance(stmt, cst.For):
+        elif type(stmt) is cst.For:
             names.update(syntax.target_names(stmt.target))
-        elif isinstance(stmt, cst.With):
+        elif type(stmt) is cst.With:
             for item in stmt.items:
                 if item.asname is not None:
                     names.update(syntax.target_names(item.asname.name))
-        elif isinstance(stmt, cst.SimpleStatementLine):
+        elif type(stmt) is cst.SimpleStatementLine:
             for small in stmt.body:
-                if isinstance(small, cst.Assign):
+                if type(small) is cst.Assign:
                     for target in small.targets:
                         names.update(_mutated(target.target))
-                elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                elif type(small) in (cst.AnnAssign, cst.AugAssign):
                     names.update(_mutated(small.target))
-                elif isinstance(small, cst.Del):
+                elif type(small) is cst.Del:
                     names.update(_mutated(small.target))
-                elif isinstance(small, (cst.Import, cst.ImportFrom)):
+                elif type(small) in (cst.Import, cst.ImportFrom):
                     names.update(syntax.import_bound_names(small))
-                elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+                elif type(small) is cst.Expr and type(small.value) is cst.Call:
                     func = small.value.func
-                    if isinstance(func, cst.Attribute) and func.attr.value.endswith("_"):
+                    if type(func) is cst.Attribute and func.attr.value.endswith("_"):
                         base = syntax.dotted_name(func.value)
                         if base is not None:
                             names.add(base)
@@ -364,7 +364,7 @@ def assigned_names(body: Sequence[cst.BaseStatement], *, walrus: bool = True) ->
 
 
 def _mutated(target: cst.BaseExpression) -> set[str]:
-    if isinstance(target, cst.Subscript):
+    if type(target) is cst.Subscript:
         base = syntax.dotted_name(target.value)
         return {base} if base is not None else set()
     return set(syntax.target_names(target))
@@ -374,6 +374,6 @@ def _pattern_names(pattern: cst.CSTNode):
     stack = [pattern]
     while stack:
         node = stack.pop()
-        if isinstance(node, (cst.MatchAs, cst.MatchStar)) and node.name is not None:
+        if type(node) in (cst.MatchAs, cst.MatchStar) and node.name is not None:
             yield node.name
         stack.extend(syntax.children(node))

@@ -101,10 +101,10 @@ class ModuleContext:
             for stmt, unit in item.statements():
                 evaluator.unit = unit
                 for inner in syntax.walk_statements([stmt]):
-                    if not isinstance(inner, cst.SimpleStatementLine):
+                    if type(inner) is not cst.SimpleStatementLine:
                         continue
                     for small in inner.body:
-                        if isinstance(small, cst.Assign):
+                        if type(small) is cst.Assign:
                             for target in small.targets:
                                 dotted = syntax.dotted_name(target.target)
                                 if dotted is not None and dotted.count(".") == 1 and dotted.startswith(name + "."):
@@ -151,9 +151,9 @@ class ModuleContext:
             if text is None or GLOBAL_STATEMENT.search(text):
                 for stmt, _ in item.statements():
                     for node in all_statements_deep(stmt):
-                        if isinstance(node, cst.SimpleStatementLine):
+                        if type(node) is cst.SimpleStatementLine:
                             for small in node.body:
-                                if isinstance(small, cst.Global):
+                                if type(small) is cst.Global:
                                     declared.update(n.name.value for n in small.names)
             self._global_declarations[id(item)] = declared
         return name in declared

@@ -74,21 +74,21 @@ def bindings_in(
     """Every value the statements bind to ``name`` (UNKNOWN for a binding we cannot read: a loop
     target, ``with ... as``, ``except ... as``, a walrus)."""
     for stmt in statements:
-        if isinstance(stmt, cst.SimpleStatementLine):
+        if type(stmt) is cst.SimpleStatementLine:
             for small in stmt.body:
                 yield from small_bindings(small, name, evaluator, ctx)
-        elif isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
+        elif type(stmt) is cst.FunctionDef and stmt.name.value == name:
             yield FunctionValue(ctx.function_info(stmt, unit, parent=parent))
-        elif isinstance(stmt, cst.ClassDef) and stmt.name.value == name:
+        elif type(stmt) is cst.ClassDef and stmt.name.value == name:
             yield ClassValue(ctx.class_info_for_node(stmt, unit))
-        elif isinstance(stmt, cst.For) and name in syntax.target_names(stmt.target):
+        elif type(stmt) is cst.For and name in syntax.target_names(stmt.target):
             yield UNKNOWN
-        elif isinstance(stmt, cst.With) and any(
+        elif type(stmt) is cst.With and any(
             item.asname is not None and name in syntax.target_names(item.asname.name) for item in stmt.items
         ):
             yield UNKNOWN
-        elif isinstance(stmt, (cst.Try, cst.TryStar)) and any(
-            h.name is not None and isinstance(h.name.name, cst.Name) and h.name.name.value == name
+        elif type(stmt) in (cst.Try, cst.TryStar) and any(
+            h.name is not None and type(h.name.name) is cst.Name and h.name.name.value == name
             for h in stmt.handlers
         ):
             yield UNKNOWN
@@ -99,17 +99,17 @@ def bindings_in(
 def small_bindings(
     small: cst.BaseSmallStatement, name: str, evaluator: Evaluator, ctx: ModuleContext
 ) -> Iterator[Value]:
-    if isinstance(small, cst.Assign):
+    if type(small) is cst.Assign:
         if len(small.targets) == 1 and rewraps(small.value, name, evaluator):
             return  # model = model.to(device): no definition of its own
         for target in small.targets:
             if name in syntax.target_names(target.target):
                 yield unpack(target.target, name, evaluator.eval(small.value))
-    elif isinstance(small, cst.AnnAssign) and name in syntax.target_names(small.target):
+    elif type(small) is cst.AnnAssign and name in syntax.target_names(small.target):
         yield evaluator.eval(small.value) if small.value is not None else UNKNOWN
-    elif isinstance(small, cst.AugAssign) and name in syntax.target_names(small.target):
+    elif type(small) is cst.AugAssign and name in syntax.target_names(small.target):
         yield UNKNOWN
-    elif isinstance(small, (cst.Import, cst.ImportFrom)):
+    elif type(small) in (cst.Import, cst.ImportFrom):
         for local, qualname in ctx.cst_import_bindings(small):
             if local == name:
                 yield ctx.import_value(qualname)
@@ -120,10 +120,10 @@ def rewraps(value: cst.BaseExpression, name: str, evaluator: Evaluator) -> bool:
     own value through a step that returns the same model, or a tensor holding the same): with every
     definition merged, it adds none of its own, and reading it would only meet the name again."""
     value = syntax.unparenthesized(value)
-    if not isinstance(value, cst.Call):
+    if type(value) is not cst.Call:
         return syntax.dotted_name(value) == name
     func = value.func
-    if isinstance(func, cst.Attribute) and func.attr.value in torchapi.MODULE_METHODS:
+    if type(func) is cst.Attribute and func.attr.value in torchapi.MODULE_METHODS:
         return rewraps(func.value, name, evaluator)
     if value.args and value.args[0].keyword is None and not value.args[0].star:
         if rewraps(value.args[0].value, name, evaluator):
@@ -133,14 +133,14 @@ def rewraps(value: cst.BaseExpression, name: str, evaluator: Evaluator) -> bool:
 
 def unpack(target: cst.BaseExpression, name: str, value: Value) -> Value:
     """The part of ``value`` that an assignment target binds to ``name``."""
-    if isinstance(value, Lazy) and isinstance(target, (cst.Tuple, cst.List)):
+    if isinstance(value, Lazy) and type(target) in (cst.Tuple, cst.List):
         return Lazy(lambda: unpack(target, name, force(value)))
-    if isinstance(target, cst.Name) or isinstance(target, cst.Attribute):
+    if type(target) is cst.Name or type(target) is cst.Attribute:
         return value.portable() if isinstance(value, Param) else value
-    if isinstance(target, (cst.Tuple, cst.List)):
+    if type(target) in (cst.Tuple, cst.List):
         elements = target.elements
         items = value.items if isinstance(value, TupleValue) else None
-        if items is None or len(items) != len(elements) or any(isinstance(e, cst.StarredElement) for e in elements):
+        if items is None or len(items) != len(elements) or any(type(e) is cst.StarredElement for e in elements):
             return UNKNOWN
         for element, item in zip(elements, items):
             if name in syntax.target_names(element.value):
@@ -165,10 +165,10 @@ def assigned_anywhere(stmt: cst.CSTNode) -> set[str]:
     stack = [stmt]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.Assign):
+        if type(node) is cst.Assign:
             for target in node.targets:
                 found.update(syntax.target_names(target.target))
-        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+        elif type(node) in (cst.AnnAssign, cst.AugAssign):
             found.update(syntax.target_names(node.target))
         if isinstance(node, (cst.BaseStatement, cst.BaseSuite, cst.BaseSmallStatement)):
             stack.extend(
@@ -214,7 +214,7 @@ class FunctionInfo:
         """Parse the function's unit (only now that something needs its body or signature)."""
         assert self._item is not None
         node, unit = self._item.statements()[0]
-        if not isinstance(node, cst.FunctionDef):
+        if type(node) is not cst.FunctionDef:
             raise UnitParseError("not a function", self.ctx.path)
         self._node, self._unit = node, unit
 
@@ -275,7 +275,7 @@ class FunctionInfo:
         bound.update(self.param_names)
         p = self.node.params
         for star in (p.star_arg, p.star_kwarg):
-            if isinstance(star, cst.Param):
+            if type(star) is cst.Param:
                 bound.add(star.name.value)
         return bound, declared
 
@@ -314,7 +314,7 @@ class FunctionInfo:
     def initial_env(self, stamp) -> dict[str, tuple[Value, int]]:
         env = {name: (self.param_value(name), stamp()) for name in self.param_names}
         star = self.node.params.star_arg
-        if isinstance(star, cst.Param):  # *tensors: the call's positional arguments after the others
+        if type(star) is cst.Param:  # *tensors: the call's positional arguments after the others
             offset = 1 if self.self_name is not None else 0
             env[star.name.value] = (StarParam(len(self.params) - offset, star.name.value), stamp())
         return env
@@ -363,20 +363,20 @@ class FunctionInfo:
         if receiver is not None:
             evaluator.env[self_name] = (SelfValue(receiver), 0)
         for stmt in syntax.walk_statements(syntax.body_statements(self.node.body)):
-            if not isinstance(stmt, cst.SimpleStatementLine):
+            if type(stmt) is not cst.SimpleStatementLine:
                 continue
             for small in stmt.body:
-                if isinstance(small, cst.Assign):
+                if type(small) is cst.Assign:
                     for target in small.targets:
                         if key in syntax.target_names(target.target):
                             value = unpack(target.target, key, evaluator.eval(small.value))
                             yield UNKNOWN if isinstance(value, Param) else value
-                elif isinstance(small, (cst.AnnAssign, cst.AugAssign)) and key in syntax.target_names(small.target):
-                    if isinstance(small, cst.AnnAssign) and small.value is not None:
+                elif type(small) in (cst.AnnAssign, cst.AugAssign) and key in syntax.target_names(small.target):
+                    if type(small) is cst.AnnAssign and small.value is not None:
                         yield evaluator.eval(small.value)
                     else:
                         yield UNKNOWN
-                elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+                elif type(small) is cst.Expr and type(small.value) is cst.Call:
                     call = small.value
                     callee = syntax.dotted_name(call.func)
                     if callee == f"{self_name}.add_module" and len(call.args) >= 2:

@@ -85,7 +85,7 @@ class TorchSemantics(WholeNumbers):
 
     # --- operators ---------------------------------------------------------------------------------
     def binary_value(self, node: cst.BinaryOperation, left: Value) -> Value:
-        if isinstance(node.operator, cst.Divide):
+        if type(node.operator) is cst.Divide:
             dim = self._normaliser_dim(node.left, node.right)
             if dim is not None:
                 ndim = left.ndim if isinstance(left, Tensor) else None
@@ -97,14 +97,14 @@ class TorchSemantics(WholeNumbers):
                     origin=Origin("a tensor normalised by its sum", node, self.unit),
                     dist=self.distribution("normalised", node.left, dim[0]),
                 )
-        if isinstance(node.operator, cst.Subtract) and syntax.shifted_by_max(node):
+        if type(node.operator) is cst.Subtract and syntax.shifted_by_max(node):
             return Tensor(Kind.TENSOR, "nonpositive", origin=Origin("a max-shifted tensor", node, self.unit))
         if syntax.negated_square(node):
             return Tensor(Kind.TENSOR, "nonpositive", origin=Origin("a Gaussian exponent", node, self.unit))
         return self.whole_binary(node, left)
 
     def unary_value(self, node: cst.UnaryOperation) -> Value:
-        if isinstance(node.operator, cst.Minus) and self._is_abs(node.expression):
+        if type(node.operator) is cst.Minus and self._is_abs(node.expression):
             return Tensor(Kind.TENSOR, "nonpositive", origin=Origin("`-abs(...)`", node, self.unit))
         if syntax.negated_square(node):
             return Tensor(Kind.TENSOR, "nonpositive", origin=Origin("a Gaussian exponent", node, self.unit))
@@ -112,18 +112,18 @@ class TorchSemantics(WholeNumbers):
 
     def _is_abs(self, node: cst.BaseExpression) -> bool:
         node = syntax.unparenthesized(node)
-        if not isinstance(node, cst.Call):
+        if type(node) is not cst.Call:
             return False
-        if isinstance(node.func, cst.Attribute) and node.func.attr.value in ("abs", "absolute") and not node.args:
+        if type(node.func) is cst.Attribute and node.func.attr.value in ("abs", "absolute") and not node.args:
             return True  # x.abs()
         return self.callee_name(node) in ("torch.abs", "torch.absolute", "abs")
 
     def _normaliser_dim(self, left: cst.BaseExpression, right: cst.BaseExpression) -> tuple[int | None] | None:
         """For ``E / E.sum(d, keepdim=True)`` (or ``torch.sum(E, d, keepdim=True)``): (d,)."""
-        if not isinstance(right, cst.Call):
+        if type(right) is not cst.Call:
             return None
         qual = self.callee_name(right)
-        if isinstance(right.func, cst.Attribute) and right.func.attr.value == "sum" and qual != "torch.sum":
+        if type(right.func) is cst.Attribute and right.func.attr.value == "sum" and qual != "torch.sum":
             summed = right.func.value
             bound = syntax.bind_args(right, torchapi.SIGNATURES["torch.Tensor.sum"])
         elif qual == "torch.sum" and right.args:
@@ -223,7 +223,7 @@ class TorchSemantics(WholeNumbers):
         is the loss called on the lambda's two parameters in order."""
         params = [p.name.value for p in node.params.params]
         body = node.body
-        if node.params.posonly_params or len(params) != 2 or not isinstance(body, cst.Call):
+        if node.params.posonly_params or len(params) != 2 or type(body) is not cst.Call:
             return UNKNOWN
         first = [syntax.dotted_name(a.value) if a.keyword is None and not a.star else None for a in body.args[:2]]
         if first != params:
@@ -267,9 +267,9 @@ class TorchSemantics(WholeNumbers):
         args = [a for a in node.args if a.keyword is None]
         if any(a.star for a in node.args) or not args:
             return None
-        if len(args) == 1 and isinstance(args[0].value, (cst.Tuple, cst.List)):
+        if len(args) == 1 and type(args[0].value) in (cst.Tuple, cst.List):
             elements = args[0].value.elements
-            return None if any(isinstance(e, cst.StarredElement) for e in elements) else len(elements)
+            return None if any(type(e) is cst.StarredElement for e in elements) else len(elements)
         if len(args) == 1:
             return None  # x.view(shape) or x.view(dtype)
         return len(args)
@@ -290,7 +290,7 @@ class TorchSemantics(WholeNumbers):
         # exp of anything else: kept (with its operand) for log-sum-exp and hand-written softmax.
         # exp of a non-positive tensor (x - max, -|x|) is at most 1 and cannot overflow.
         bounded = isinstance(value, Tensor) and value.source is Source.NONPOSITIVE
-        form = "method" if isinstance(node.func, cst.Attribute) and operand is node.func.value else "torch"
+        form = "method" if type(node.func) is cst.Attribute and operand is node.func.value else "torch"
         producer = Producer(
             node, self.unit, "exp", form, operand, None, None, False, node.func, *self._call_state(node)
         )
@@ -344,11 +344,11 @@ class TorchSemantics(WholeNumbers):
             return (), False
         parts: list[cst.BaseExpression] = [a.value for a in node.args]
         func = node.func
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             parts.append(func.value)
-        elif isinstance(func, cst.Call):  # nn.Softmax(dim=1)(x)
+        elif type(func) is cst.Call:  # nn.Softmax(dim=1)(x)
             parts.extend(a.value for a in func.args)
-        if not all(syntax.is_pure(p) or isinstance(p, cst.SimpleString) for p in parts):
+        if not all(syntax.is_pure(p) or type(p) is cst.SimpleString for p in parts):
             return (), False
         names = {n for p in parts for n in syntax.read_names(p)}
         return tuple((name, self.stamp_of(name) or 0) for name in sorted(names)), True
@@ -367,7 +367,7 @@ class TorchSemantics(WholeNumbers):
             if target is not None and target.count(".") <= 1:
                 self.kill(target)
             return UNKNOWN
-        if name == "add_module" and isinstance(receiver_node, cst.Name):
+        if name == "add_module" and type(receiver_node) is cst.Name:
             self._add_module(receiver, receiver_node.value, node)
             return UNKNOWN
         qual = "torch.Tensor." + name

@@ -28,7 +28,7 @@ class SummaryRecorder:
         self.returns: list[Value] = []
 
     def on_node(self, node: cst.CSTNode, ev: Evaluator) -> None:
-        if not isinstance(node, cst.Call):
+        if type(node) is not cst.Call:
             return
 
         loss = recognise(node, ev)

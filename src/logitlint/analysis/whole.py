@@ -83,7 +83,7 @@ class WholeNumbers:
         return self._whole_if(node, [v for v in operands if v is not NOTHING])
 
     def whole_negation(self, node: cst.UnaryOperation) -> Value:
-        if not isinstance(node.operator, cst.Minus):
+        if type(node.operator) is not cst.Minus:
             return UNKNOWN
         return self._whole_if(node, [self.values.get(node.expression, UNKNOWN)])
 
@@ -147,4 +147,4 @@ def _elements(value: Value) -> list[Value]:
 
 
 def _is_false(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Name) and node.value == "False"
+    return type(node) is cst.Name and node.value == "False"
