@@ -79,6 +79,36 @@ def test_the_word_scan_finds_whole_words_only():
     assert scan_tokens(text) == [(7, "log"), (30, "exp"), (44, "softmax"), (44, "softmax()")]
 
 
+def test_the_gate_finds_a_word_without_scanning_for_every_word():
+    texts = [
+        "import logging\nlogger = logging.getLogger(__name__)\n",
+        "y = x.exp()\n",
+        "p = F.softmax(x)\n",  # softmax() (a call without dim) only
+        "p = F.softmax(x, 1)\n",
+        "loss = nn.CrossEntropyLoss()(out, y)\n",
+        "catalog = explore(argmaximum)\n",
+    ]
+    words = [frozenset({"log", "exp"}), frozenset({"softmax()"}), frozenset({"CrossEntropyLoss", "argmax"})]
+    for text in texts:
+        for wanted in words:
+            expected = bool(Outline(text).tokens & wanted)  # the full scan
+            assert Outline(text).has_tokens(wanted) is expected, (text, wanted)
+    assert Outline("p = F.softmax(x)\n").has_tokens(frozenset({"softmax()"}))
+    assert not Outline("p = F.softmax(x, 1)\n").has_tokens(frozenset({"softmax()"}))
+
+
+def test_a_file_is_cut_at_statements_only():
+    text = (
+        "x = 1 + \\\n2\n"  # a backslash continues the line
+        "y = 3 + \\\r\n4\r\n"
+        'z = """\nnot = a statement\n"""\n'
+        "if x:\n    pass\nelse:\n    pass\n"
+        "w = (1,\n)\n"
+    )
+    items = Outline(text).items
+    assert [text[i.start : i.end].split("=")[0].split(":")[0].strip() for i in items] == ["x", "y", "z", "if x", "w"]
+
+
 def test_the_flake8_gate_is_the_engines_word_boundary_gate():
     assert not may_report("import logging\nlogger = logging.getLogger(__name__)\nexplicit = True\n")
     assert may_report("import torch\ny = torch.log(x)\n")

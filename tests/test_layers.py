@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "logitlint.source",
             "logitlint.noqa",
             "logitlint.gitignore",
+            "logitlint.cstparse",
             "logitlint.outline",
             "logitlint.notebooks",
             "logitlint.analysis",

@@ -20,6 +20,7 @@ from functools import cached_property
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from logitlint.cstparse import parse_module
 from logitlint.diagnostics import Span
 from logitlint.limits import check_parseable
 
@@ -38,7 +39,22 @@ VOCABULARY = frozenset(
 SOFTMAX_NODIM = "softmax()"
 SOFTMAX_CALLABLES = frozenset({"softmax", "log_softmax", "softmin", "Softmax", "LogSoftmax", "Softmin"})
 _SUBSTRING = {SOFTMAX_NODIM: "oftm"}  # what a token's text must contain: softmax, Softmin, LogSoftmax, ...
-_TOP_BOUNDARY = re.compile(r"^(?=[^\s#)\]}])(?!(?:else|elif|except|finally)\b)", re.M)
+
+
+def boundary(indent: str) -> re.Pattern[str]:
+    """Where a statement of a body indented by ``indent`` may start: a line at that indentation
+    that does not continue a statement (``else``, a closing bracket, a backslash on the line before)."""
+    found = _BOUNDARIES.get(indent)
+    if found is None:
+        # ``^`` matches only after "\n": the line before ends "\\\n", "\\\n\n" or "\\\r\n" if continued.
+        found = _BOUNDARIES[indent] = re.compile(
+            r"^(?<!\\\n)(?<!\\[\r\n]\n)" + re.escape(indent) + r"(?=[^\s#)\]}])(?!(?:else|elif|except|finally)\b)",
+            re.M,
+        )
+    return found
+
+
+_BOUNDARIES: dict[str, re.Pattern[str]] = {}
 _DEF_OR_CLASS = re.compile(r"^[ \t]*(?:async[ \t]+def|def|class)[ \t]+(\w+)", re.M)
 _KEYWORD = re.compile(r"[ \t]*(async[ \t]+def|def|class)[ \t]+(\w+)")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -186,7 +202,7 @@ def parse_text(text: str, cache: dict | None = None) -> cst.Module:
             return hit
     check_parseable(text)  # raises TooComplex before LibCST could overflow its stack
     try:
-        module = cst.parse_module(text)
+        module = parse_module(text)
     except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:
         raise UnitParseError(str(exc)) from None
     if cache is not None:
@@ -389,8 +405,7 @@ class LazyClassItem(LazyItem):
             ((node, unit),) = self.statements()
             return [FullItem(stmt, unit) for stmt in node.body.body]  # type: ignore[attr-defined]
         body, indent = self._layout
-        boundary = re.compile(r"^" + re.escape(indent) + r"(?=[^\s#)\]}])(?!(?:else|elif|except|finally)\b)", re.M)
-        return self.outline.split(body, self.end, boundary, indent)
+        return self.outline.split(body, self.end, boundary(indent), indent)
 
 
 class FullItem(Item):
@@ -463,8 +478,18 @@ class Outline:
         """Does a word of ``words`` occur as a whole word? (the scan runs only if a substring does)"""
         found = self._has.get(words)
         if found is None:
-            found = self._has[words] = self.may_contain(words) and bool(self.tokens & words)
+            found = self._has[words] = self._has_any(words)
         return found
+
+    def _has_any(self, words: frozenset[str]) -> bool:
+        """``bool(self.tokens & words)``, without scanning for every vocabulary word: a file that
+        has none of ``words`` (most of them, at the gate) is searched only for those."""
+        if "tokens" in self.__dict__ or not self.may_contain(words):
+            return not self.tokens.isdisjoint(words) if "tokens" in self.__dict__ else False
+        text = self.text
+        if any(word in VOCABULARY and word in text and self.word_positions(word) for word in words):
+            return True
+        return SOFTMAX_NODIM in words and SOFTMAX_NODIM in self.tokens
 
     def mentions_word(self, word: str) -> bool:
         return bool(self.word_positions(word))
@@ -510,24 +535,19 @@ class Outline:
 
     @cached_property
     def items(self) -> list[Item]:
-        return self.split(0, len(self.text), _TOP_BOUNDARY, "")
+        return self.split(0, len(self.text), boundary(""), "")
 
     @cached_property
     def _strings(self) -> list[int]:
         """Start/end offsets (flattened) of triple-quoted strings, where no cut may fall."""
         return _triple_quoted_spans(self.text)
 
-    def _in_string(self, pos: int) -> bool:
-        spans = self._strings
-        return bool(spans) and bisect.bisect_right(spans, pos) % 2 == 1
-
     def split(self, start: int, end: int, boundary: re.Pattern[str], indent: str) -> list[Item]:
         text = self.text
-        cuts = [
-            m.start()
-            for m in boundary.finditer(text, start, end)
-            if not _continues(text, m.start()) and not self._in_string(m.start())
-        ]
+        cuts = [m.start() for m in boundary.finditer(text, start, end)]
+        spans = self._strings
+        if spans:
+            cuts = [pos for pos in cuts if not bisect.bisect_right(spans, pos) % 2]  # not in a """string"""
         if not cuts:
             cuts = [start]
         elif cuts[0] != start:
@@ -647,14 +667,6 @@ def _ast_dotted(node: ast.expr) -> str | None:
         parts.append(node.id)
         return ".".join(reversed(parts))
     return None
-
-
-def _continues(text: str, pos: int) -> bool:
-    """Does the line before ``pos`` end with a backslash continuation?"""
-    if pos == 0:
-        return False
-    prev = text[max(0, pos - 3) : pos].rstrip("\r\n")
-    return prev.endswith("\\")
 
 
 def _header_colon(text: str, pos: int, end: int) -> int | None:

@@ -131,7 +131,7 @@ def _feeds_a_loss(body: str, given: set[str], local: set[str] = frozenset()) -> 
     the other is ``given``, ``local`` (other ``self`` calls) or a known loss? Text only, and
     generous: it only decides which functions are worth looking up callers for."""
     outside = given
-    given = {c for c in given if c + "(" in body or c + ".forward(" in body}
+    given = {c for c in given if (c + "(" in body or c + ".forward(" in body) and _called(body, c)}
     if not given:
         return False  # the common case, decided by substring tests alone
     either = given | local
@@ -165,6 +165,23 @@ def _feeds_a_loss(body: str, given: set[str], local: set[str] = frozenset()) -> 
             if (probabilities | outside) & set(re.findall(r"\w+", args)) - {outer}:
                 return True
     return False
+
+
+def _called(body: str, name: str) -> bool:
+    """Is ``name`` itself called somewhere (``name(``, ``name.forward(``), as ``_CALL`` reads a
+    callee, not only a longer name ending in it (``x.size(``, ``from_config(``)?"""
+    pattern = _CALLED.get(name)
+    if pattern is None:
+        if len(_CALLED) > 4096:
+            _CALLED.clear()
+        pattern = _CALLED[name] = re.compile(re.escape(name) + r"\s*(?:\.\s*forward\s*)?\(")
+    # The pattern starts with the name, so the search is a fast literal scan; the boundary before
+    # it is tested here (a look-behind first would make the search try every offset).
+    return any(m.start() == 0 or not _NAME_OR_DOT.match(body, m.start() - 1) for m in pattern.finditer(body))
+
+
+_CALLED: dict[str, re.Pattern[str]] = {}
+_NAME_OR_DOT = re.compile(r"[\w.]")
 
 
 def _callee(match: re.Match[str]) -> str:

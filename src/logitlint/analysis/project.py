@@ -61,7 +61,7 @@ class ProjectIndex:
         self._found: dict[tuple[str, Path], Path | None] = {}
         self._outlines: OrderedDict[Path, Outline] = OrderedDict()  # files checked lately, kept for import
         self._whole: set[Path] = set()  # files whose pieces did not parse alone: parsed whole
-        self._loss_entries: dict[tuple[str, Path], bool] = {}
+        self._loss_entries: dict[tuple[Path, str], bool] = {}  # (defining file, name) -> may_be_loss_entry
         self.edges: dict[Path, set[Path]] = {}  # file -> project files its analysis read
         # file -> modules whose importers its analysis searched for call sites (a file that starts
         # importing one of them may add a call site: the cache re-checks the file then)
@@ -207,20 +207,27 @@ class ProjectView:
 
     def may_be_loss_entry(self, qualname: str) -> bool:
         """Cheap: could ``qualname`` be a loss object or a helper passing a parameter to a loss?"""
-        found = self._known_loss_entry(qualname)
-        if found is None:
-            found = self.index._loss_entries[(qualname, self.path.parent)] = self._may_be_loss_entry(qualname)
+        file, name = self._defining_file(qualname)
+        if file is None:
+            return False
+        if file != self.path:  # its analysis decides: a dependency (as ProjectIndex.context records)
+            self.index.edges.setdefault(self.path, set()).add(file)
+        found = self.index._loss_entries.get((file, name))
+        if found is None:  # asked once per defining file, whichever folder imports the name
+            found = self.index._loss_entries[(file, name)] = self._defines_loss_entry(file, name)
         return found
 
     def _known_loss_entry(self, qualname: str) -> bool | None:
-        """``may_be_loss_entry``'s answer if some file of this folder asked already."""
-        return self.index._loss_entries.get((qualname, self.path.parent))
+        """``may_be_loss_entry``'s answer if some file asked already (None if not yet known)."""
+        file, name = self._defining_file(qualname)
+        return False if file is None else self.index._loss_entries.get((file, name))
 
-    def _may_be_loss_entry(self, qualname: str) -> bool:
+    def _defining_file(self, qualname: str) -> tuple[Path | None, str]:
         module, _, name = qualname.rpartition(".")
         file = self.index.find_module(module, self.path) if module else None
-        if file is None:
-            return False
+        return file, name
+
+    def _defines_loss_entry(self, file: Path, name: str) -> bool:
         ctx = self.index.context(file, self.path)
         if ctx is None or not ctx.outline.has_tokens(LOSS_WORDS):
             return False
