@@ -14,12 +14,12 @@ from logitlint.analysis import syntax, torchapi
 from logitlint.analysis.evaluate import Evaluator
 from logitlint.analysis.scopes import FunctionInfo, small_bindings
 from logitlint.analysis.values import UNKNOWN, ClassValue, FunctionValue, Ref, Value, force, merge_all
-from logitlint.outline import FullItem, Item, ParsedUnit
+from logitlint.outline import FullItem, Item, ParsedUnit, findall_after_boundary
 
 if TYPE_CHECKING:
     from logitlint.analysis.module import ModuleContext
 
-_SELF_CALL = re.compile(r"\bself\.(\w+)\s*\(")
+_SELF_CALL = re.compile(r"self\.(\w+)\s*\(")  # searched with findall_after_boundary
 
 
 class ClassInfo:
@@ -128,7 +128,7 @@ class ClassInfo:
         for member in self.members:
             if member.kind == "function" and member.may_assign_attribute(attr):
                 text = getattr(member, "text", None)
-                if text is None or set(_SELF_CALL.findall(text)) & overridden:
+                if text is None or set(findall_after_boundary(_SELF_CALL, text)) & overridden:
                     return True  # (a whole-file parse has no unit text: assume it may)
         return False
 

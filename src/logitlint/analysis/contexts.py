@@ -27,14 +27,15 @@ from logitlint.analysis.module import ClassInfo, FunctionInfo, ModuleContext
 from logitlint.analysis.project import ProjectIndex
 from logitlint.analysis.torchapi import LOSS_WORDS
 from logitlint.analysis.values import Origin, Tensor, Value, force
-from logitlint.outline import Item
+from logitlint.outline import Item, findall_after_boundary
 
 MAX_CONTEXTS = 8  # call sites walked per function
 _LOSS_TALK = ("loss", "Loss", "crit", "Crit", "backward", "nll", "NLL", " ce(", "bce(")  # see _speaks_of_losses
 _HEADER = re.compile(r"def\s+\w+\s*\(([^)]*)\)", re.S)
 _PARAM = re.compile(r"(?:^|,)\s*\**(\w+)")
-_SELF_CALL = re.compile(r"\bself\.(\w+)\s*(?:\.\s*forward\s*)?\(")
-_ASSIGNED_FROM_NAME = re.compile(r"\bself\.(\w+)\s*(?::[^=\n]*)?=\s*(\w+)\s*(?:$|[;#])", re.M)
+# Searched with ``findall_after_boundary`` (no leading ``\b``: see there).
+_SELF_CALL = re.compile(r"self\.(\w+)\s*(?:\.\s*forward\s*)?\(")
+_ASSIGNED_FROM_NAME = re.compile(r"self\.(\w+)\s*(?::[^=\n]*)?=\s*(\w+)\s*(?:$|[;#])", re.M)
 _FIELD = re.compile(r"^[ \t]+(\w+)[ \t]*:[^=\n]*$", re.M)  # a class-level ``name: type`` field
 _CALL = re.compile(r"(?<![\w.])((?:\w+\.)*\w+)\s*(?:\.\s*forward\s*)?\(")  # name(  a.b(  m.forward(
 _PRODUCER_WORDS = re.compile(r"softmax|sigmoid|softmin|Softmax|Sigmoid|Softmin")
@@ -208,7 +209,7 @@ def _called_attributes(text: str) -> set[str]:
     the class's whole text, before it is cut into members; the cheapest tests first."""
     if not _speaks_of_losses(text):
         return set()
-    assigned = _ASSIGNED_FROM_NAME.findall(text)
+    assigned = findall_after_boundary(_ASSIGNED_FROM_NAME, text)
     fields = _FIELD.findall(text)
     if not assigned and not fields:
         return set()
@@ -217,7 +218,7 @@ def _called_attributes(text: str) -> set[str]:
     given = {attr for attr in given if f"self.{attr}" in text}
     if not given:
         return set()
-    called = set(_SELF_CALL.findall(text))
+    called = set(findall_after_boundary(_SELF_CALL, text))
     given &= called
     if not given:
         return set()
@@ -227,7 +228,7 @@ def _called_attributes(text: str) -> set[str]:
 
 def _assigns_from_parameter(member: Item, attrs: set[str]) -> bool:
     text = _text(member)
-    return text is None or any(attr in attrs for attr, _ in _ASSIGNED_FROM_NAME.findall(text))
+    return text is None or any(attr in attrs for attr, _ in findall_after_boundary(_ASSIGNED_FROM_NAME, text))
 
 
 # --- contexts ---------------------------------------------------------------------------------------

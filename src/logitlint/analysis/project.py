@@ -58,7 +58,7 @@ class ProjectIndex:
         self._weights: dict[Path, int] = {}  # source characters of each kept context
         self._weight = 0
         self._files: dict[tuple[str, Path], Path | None] = {}
-        self._found: dict[tuple[str, Path], Path | None] = {}
+        self._found: dict[tuple[str, str], Path | None] = {}
         self._outlines: OrderedDict[Path, Outline] = OrderedDict()  # files checked lately, kept for import
         self._whole: set[Path] = set()  # files whose pieces did not parse alone: parsed whole
         self._loss_entries: dict[tuple[Path, str], bool] = {}  # (defining file, name) -> may_be_loss_entry
@@ -73,7 +73,9 @@ class ProjectIndex:
 
     def find_module(self, module: str, near: Path) -> Path | None:
         """The project file of a dotted module name, as Python would find it from ``near``."""
-        key = (module, near.parent)  # the answer depends on the folder only: shared by its files
+        # The answer depends on the folder only: shared by its files (a string key: building and
+        # hashing ``near.parent`` cost more than the lookup it keys).
+        key = (module, os.path.dirname(near))
         found = self._found.get(key, False)
         if found is False:
             found = self._found[key] = self._find_module(module, near)
