@@ -130,6 +130,24 @@ def test_gitignore_is_respected(tmp_path):
     assert os.path.exists(tmp_path / "generated" / "out.py")
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_a_folder_asked_for_by_name_is_checked_though_git_ignores_it(tmp_path):
+    """As ruff does: ``check .`` inside an ignored folder (a vendored tree, the benchmark's corpus
+    under bench/corpus/) checks it; the ignore files in it still apply below it."""
+    source = (FIXTURES / "fixes" / "LGT201-direct" / "before.py").read_text()
+    vendor = tmp_path / "vendor" / "lib"
+    (vendor / "build").mkdir(parents=True)
+    (vendor / "model.py").write_text(source)
+    (vendor / "build" / "copy.py").write_text(source)
+    (vendor / ".gitignore").write_text("build/\n")
+    (tmp_path / ".gitignore").write_text("vendor/\n")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    assert findings("--no-cache", ".", cwd=tmp_path) == []  # from the top, vendor/ stays ignored
+    for folder, arg in ((vendor, "."), (tmp_path / "vendor", "lib"), (tmp_path, "vendor")):
+        found = {Path(f[0]).name for f in findings("--no-cache", arg, cwd=folder)}
+        assert found == {"model.py"}, (folder, arg, found)
+
+
 def test_parent_keeps_source_text_only_where_output_shows_it(tmp_path, monkeypatch):
     """The reports a run returns (from its workers) keep a file's text only where a finding's
     excerpt or a diff shows it: a clean file's text is not kept, so the parent does not grow with

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from logitlint.gitignore import GitIgnores
+from logitlint.gitignore import GitIgnores, for_walk
 
 # As ruff's defaults: folders that are never someone's source.
 DEFAULT_EXCLUDES = (
@@ -105,7 +105,7 @@ def discover(
                 errors.append((raw, "no such file or directory"))
             continue
         if path.is_dir():
-            ignores = GitIgnores() if gitignore else None
+            ignores = for_walk(os.path.abspath(path)) if gitignore else None
             for file in _walk(path, excludes, ignores):
                 found.setdefault(file, Discovered(file, False))
         else:

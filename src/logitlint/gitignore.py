@@ -9,6 +9,10 @@ so nothing below it can be re-included (as in git). A folder with its own ``.git
 nested repository) starts a new work tree. Outside a work tree nothing is ignored. Files git
 tracks although they match an ignore pattern are ignored too (as ruff does: reading git's index
 is not worth it).
+
+A folder asked for by name is checked even if git ignores it (as ruff does: ``logitlint check
+vendor/`` inside an ignored ``vendor/``): the rules that ignore it come from above it, so below it
+only the ignore files in it and its subfolders apply (``GitIgnores(below=folder)``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ MAX_BYTES = 1024 * 1024  # an ignore file larger than this is not read
 
 
 class GitIgnores:
-    def __init__(self) -> None:
+    def __init__(self, below: str | None = None) -> None:
+        self._below = below  # read no rules from above this folder (see the module's docstring)
         self._specs: dict[str, GitIgnoreSpec | None] = {}
         self._tops: dict[str, str | None] = {}
         self._repo: dict[str, tuple[GitIgnoreSpec, ...]] = {}
@@ -42,9 +47,11 @@ class GitIgnores:
                 decided = spec.check_file(os.path.relpath(path, current).replace(os.sep, "/") + suffix).include
                 if decided is not None:
                     return decided
-            if current == top:
+            if current == top or current == self._below:
                 break
             current = os.path.dirname(current)
+        if self._below is not None and not _inside(top, self._below):
+            return False  # the repository's own rules are above the folder asked for
         relative = os.path.relpath(path, top).replace(os.sep, "/") + suffix
         for spec in self._repo_specs(top):
             decided = spec.check_file(relative).include
@@ -78,6 +85,17 @@ class GitIgnores:
                     specs.append(spec)
             self._repo[top] = tuple(specs)
         return self._repo[top]
+
+
+def for_walk(root: str) -> GitIgnores:
+    """The rules for a walk of the folder ``root`` (absolute), asked for by name: all of git's,
+    unless they ignore ``root`` itself; then only those in it and below."""
+    ignores = GitIgnores()
+    return GitIgnores(below=root) if ignores.ignored(root, is_dir=True) else ignores
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _git_dir(top: str) -> str:
