@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from logitlint.analysis.callsites import _IMPORT_LINE, import_line_matches
-from logitlint.analysis.contexts import _ASSIGNED_FROM_NAME, _SELF_CALL
+from logitlint.analysis.contexts import _ASSIGNED_FROM_NAME, _SELF_CALL, _called
 from logitlint.analysis.scopes import _ASSIGNED_NAME
 from logitlint.outline import findall_after_boundary
 
@@ -61,3 +61,12 @@ def test_import_lines_are_what_the_import_line_pattern_finds_everywhere():
         expected = [m.span() for m in _IMPORT_LINE.finditer(data)]
         assert [m.span() for m in import_line_matches(data)] == expected, data[:200]
     assert len(list(import_line_matches(IMPORT_TEXTS[0]))) == 2
+
+
+@pytest.mark.parametrize("name", ["criterion", "self.loss_fn", "model", "f", "size"])
+def test_a_name_is_called_where_a_look_behind_pattern_finds_its_call(name):
+    reference = re.compile(r"(?<![\w.])" + re.escape(name) + r"\s*(?:\.\s*forward\s*)?\(")
+    texts = _texts() + ["x.criterion(a); criterion (b)", "my_model(x)\nself.model.forward(y)", "a.f(1)", "f.f(2)"]
+    for text in texts:
+        assert _called(text, name) == (reference.search(text) is not None), (name, text[:200])
+    assert _called("a.f(1); f(2)", "f") and not _called("a.f(1); g.f(2)", "f")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -107,22 +107,28 @@ def word_offsets(text: str, word: str) -> list[int]:
     return found
 
 
-def findall_after_boundary(pattern: re.Pattern[str], text: str) -> list:
-    """``pattern.findall(text)`` for matches that do not start inside a name, as if ``pattern``
-    began with ``\\b``. Write ``pattern`` starting with its literal (``self\\.``): the regex engine
-    then finds candidates with a fast literal scan, where a leading ``\\b`` makes it try every
-    offset (five times slower on model files); a candidate right after a name character is
-    skipped and the search goes on from the next offset, so nothing a ``\\b`` pattern finds is lost."""
-    found = []
+def matches_after_boundary(
+    pattern: re.Pattern[str], text: str, inside: Callable[[str], bool] = _word_char
+) -> Iterator[re.Match[str]]:
+    """``pattern``'s matches in ``text`` that do not start right after a character ``inside``
+    accepts (by default a name character: as if ``pattern`` began with ``\\b``). Write ``pattern``
+    starting with its literal (``self\\.``): the regex engine then finds candidates with a fast
+    literal scan, where a leading ``\\b`` or look-behind makes it try every offset (five times
+    slower on model files). A rejected candidate is retried from the next offset, so nothing the
+    look-behind pattern finds is lost."""
     pos = 0
     while (m := pattern.search(text, pos)) is not None:
         start = m.start()
-        if start and _word_char(text[start - 1]):
+        if start and inside(text[start - 1]):
             pos = start + 1
             continue
-        found.append(m.groups() if pattern.groups > 1 else m.group(pattern.groups))
+        yield m
         pos = max(m.end(), start + 1)
-    return found
+
+
+def findall_after_boundary(pattern: re.Pattern[str], text: str) -> list:
+    """``pattern.findall(text)`` for the matches of ``matches_after_boundary``."""
+    return [m.groups() if pattern.groups > 1 else m.group(pattern.groups) for m in matches_after_boundary(pattern, text)]
 
 
 def may_contain(text: str, words: Iterable[str]) -> bool:
@@ -502,9 +508,11 @@ class Outline:
     def _has_any(self, words: frozenset[str]) -> bool:
         """``bool(self.tokens & words)``, without scanning for every vocabulary word: a file that
         has none of ``words`` (most of them, at the gate) is searched only for those."""
-        if "tokens" in self.__dict__ or not self.may_contain(words):
-            return not self.tokens.isdisjoint(words) if "tokens" in self.__dict__ else False
+        if "tokens" in self.__dict__:
+            return not self.tokens.isdisjoint(words)
         text = self.text
+        if not may_contain(text, words):
+            return False
         if any(word in VOCABULARY and word in text and self.word_positions(word) for word in words):
             return True
         return SOFTMAX_NODIM in words and SOFTMAX_NODIM in self.tokens

@@ -27,7 +27,7 @@ from logitlint.analysis.module import ClassInfo, FunctionInfo, ModuleContext
 from logitlint.analysis.project import ProjectIndex
 from logitlint.analysis.torchapi import LOSS_WORDS
 from logitlint.analysis.values import Origin, Tensor, Value, force
-from logitlint.outline import Item, findall_after_boundary
+from logitlint.outline import Item, findall_after_boundary, matches_after_boundary
 
 MAX_CONTEXTS = 8  # call sites walked per function
 _LOSS_TALK = ("loss", "Loss", "crit", "Crit", "backward", "nll", "NLL", " ce(", "bce(")  # see _speaks_of_losses
@@ -173,16 +173,17 @@ def _called(body: str, name: str) -> bool:
     callee, not only a longer name ending in it (``x.size(``, ``from_config(``)?"""
     pattern = _CALLED.get(name)
     if pattern is None:
-        if len(_CALLED) > 4096:
+        if len(_CALLED) > 4096:  # a run sees more names than ``re``'s own cache of 512 keeps
             _CALLED.clear()
         pattern = _CALLED[name] = re.compile(re.escape(name) + r"\s*(?:\.\s*forward\s*)?\(")
-    # The pattern starts with the name, so the search is a fast literal scan; the boundary before
-    # it is tested here (a look-behind first would make the search try every offset).
-    return any(m.start() == 0 or not _NAME_OR_DOT.match(body, m.start() - 1) for m in pattern.finditer(body))
+    return next(matches_after_boundary(pattern, body, _name_or_dot), None) is not None
 
 
 _CALLED: dict[str, re.Pattern[str]] = {}
-_NAME_OR_DOT = re.compile(r"[\w.]")
+
+
+def _name_or_dot(c: str) -> bool:
+    return c.isalnum() or c in "_."
 
 
 def _callee(match: re.Match[str]) -> str:
