@@ -132,8 +132,9 @@ def test_cr_only_file_with_coding_in_a_later_line(tmp_path):
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_ctrl_c_exits_130_with_one_line(tmp_path, jobs):
-    for i in range(300):
-        (tmp_path / f"m{i:03d}.py").write_text(FINDING * 20)
+    for i in range(300):  # units of their own (a text seen before is not parsed again): the run must last
+        copies = (FINDING.replace("logp", f"logp_{i}_{j}") for j in range(20))
+        (tmp_path / f"m{i:03d}.py").write_text("".join(copies))
     started = tmp_path / "started.txt"
     process = subprocess.Popen(
         [sys.executable, "-m", "logitlint", "check", "--no-cache", "-j", jobs, "."],

@@ -14,6 +14,7 @@ from lsprotocol import types  # noqa: E402
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities  # noqa: E402
 
 from tests.conftest import FIXTURES, ROOT  # noqa: E402
+from tests.test_parse_reuse import TWINS  # noqa: E402  # a method repeated in two classes
 
 BEFORE = (FIXTURES / "fixes" / "LGT101-direct" / "before.py").read_text()
 AFTER = (FIXTURES / "fixes" / "LGT101-direct" / "after.py").read_text()
@@ -149,6 +150,22 @@ async def test_change_to_clean_code_clears_diagnostics(client: LanguageClient, t
         )
     )
     assert await wait_for_diagnostics(client, uri, lambda found: found == []) == []
+
+
+@pytest.mark.asyncio
+async def test_a_method_repeated_in_two_classes_is_reported_in_both(client: LanguageClient, tmp_path):
+    """The server's parse cache keeps a tree per unit, not per text: the second copy still gets its
+    finding (it was lost when both units shared their nodes), before and after an edit above them."""
+    uri = await open_document(client, tmp_path / "twins.py", TWINS)
+    assert sorted(d.range.start.line for d in client.diagnostics[uri]) == [5, 10]
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text="import torch\n" + TWINS)],
+        )
+    )
+    found = await wait_for_diagnostics(client, uri, lambda found: {d.range.start.line for d in found} == {6, 11})
+    assert [d.code for d in found] == ["LGT101", "LGT101"]
 
 
 @pytest.mark.asyncio

@@ -94,8 +94,9 @@ class ModuleContext:
         """A module-level model with ``name.attr = ...`` assignments at module level applied (a
         replaced head: ``net.fc = nn.Sequential(..., nn.Softmax(dim=1))``), as a function sees it."""
         assigned: dict[str, list[Value]] = {}
-        for item in self.outline.items:
-            if item.kind != "statement" or not item.mentions(name):
+        items = self.outline.items
+        for item in (items[index] for index in self.outline.items_mentioning(name)):
+            if item.kind != "statement":
                 continue
             evaluator = Evaluator(self, None, flow_insensitive=True)
             for stmt, unit in item.statements():
@@ -119,7 +120,9 @@ class ModuleContext:
 
     def _global_bindings(self, name: str) -> Iterator[Value]:
         imports = self.import_items
-        for index, item in enumerate(self.outline.items):
+        items = self.outline.items
+        for index in self.outline.items_mentioning(name):
+            item = items[index]
             if index in imports:
                 for local, qualname in imports[index]:
                     if local == name:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
@@ -28,8 +29,8 @@ class Analysis:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     notebook: OpenNotebook | None = None  # for a notebook cell: the notebook it is in
 
-    @property
-    def lines(self) -> list[str]:
+    @cached_property
+    def lines(self) -> list[str]:  # asked once per finding shown: split once
         return convert.lines_of(self.text)
 
     def cell_document(self, number: int) -> tuple[str, str] | None:

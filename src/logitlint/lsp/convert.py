@@ -33,8 +33,13 @@ def lines_of(text: str) -> list[str]:
 
 
 def position(codec: PositionCodec, lines: Sequence[str], line: int, col: int) -> types.Position:
-    """Our 1-based line and code-point column -> an LSP position in the client's encoding."""
-    return codec.position_to_client_units(list(lines), types.Position(line=max(line - 1, 0), character=col))
+    """Our 1-based line and code-point column -> an LSP position in the client's encoding. On an
+    ASCII line every encoding counts one unit per character, so no per-character count is needed
+    (a publish converts hundreds of positions)."""
+    index = max(line - 1, 0)
+    if index < len(lines) and lines[index].isascii():
+        return types.Position(line=index, character=min(col, len(lines[index])))
+    return codec.position_to_client_units(lines, types.Position(line=index, character=col))
 
 
 def to_range(codec: PositionCodec, lines: Sequence[str], span: Span) -> types.Range:

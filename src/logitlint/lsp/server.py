@@ -6,6 +6,7 @@ client's messages. The features the client calls are in ``handlers``."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -26,6 +27,8 @@ from logitlint.rules import rule_by_code
 from logitlint.runner import Overrides, RunConfig
 
 PARSE_CACHE_SIZE = 8192  # parses and their positions: a few thousand units fit
+# Every this many tidies, frozen objects are collected too (a cleared cache, a closed document).
+FULL_COLLECT_EVERY = 32
 
 
 class BoundedCache(dict):
@@ -59,6 +62,7 @@ class LogitlintServer(LanguageServer):
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.caches: dict[str, BoundedCache] = {}
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="logitlint")
+        self.tidies = 0
 
     @property
     def codec(self):
@@ -134,6 +138,19 @@ class LogitlintServer(LanguageServer):
         if self.workspace.get_text_document(uri).version != version:
             return  # edited meanwhile: the next analysis publishes
         self.publish(Analysis(uri, version, text, path, found))
+        self.worker.submit(self.tidy)
+
+    def tidy(self) -> None:
+        """After a publish, on the worker: collect the analysis' cyclic garbage, then freeze what
+        survives (mostly the parse caches). Python's full collections otherwise rescan every cached
+        tree in the middle of an analysis (about 115 ms each on a 2,000-line file, the slowest
+        responses); frozen objects are skipped. Every ``FULL_COLLECT_EVERY`` tidies they are
+        unfrozen first, so frozen objects that became garbage are collected too."""
+        self.tidies += 1
+        if self.tidies % FULL_COLLECT_EVERY == 0:
+            gc.unfreeze()
+        gc.collect()
+        gc.freeze()
 
     async def refresh_notebook(self, document: types.NotebookDocument) -> None:
         notebook = open_notebook(self.workspace, document)
@@ -142,6 +159,7 @@ class LogitlintServer(LanguageServer):
         by_cell = notebook.by_cell(found)
         for cell in notebook.cells:
             self.publish(Analysis(cell.uri, cell.version, cell.text, path, by_cell[cell.uri], notebook))
+        self.worker.submit(self.tidy)
 
     def publish(self, analysis: Analysis) -> None:
         self.analyses[analysis.uri] = analysis
