@@ -45,9 +45,9 @@ def test_both_copies_are_reported_with_and_without_a_cache():
 def test_the_window_keeps_the_newest_units_within_its_lines():
     recent = RecentParses(lines=12)
     for n in range(6):
-        recent[f"x = {n}\ny = 1\n"] = n  # type: ignore[assignment]  # three lines each
+        recent[(0, f"x = {n}\ny = 1\n")] = n  # type: ignore[assignment]  # three lines each
     assert recent.size <= 12
-    assert recent.get("x = 5\ny = 1\n") == 5 and recent.get("x = 4\ny = 1\n") == 4
-    assert recent.get("x = 0\ny = 1\n") is None
-    recent["\n" * 30] = "huge"  # type: ignore[assignment]  # more than a quarter of the window: not kept
-    assert recent.get("\n" * 30) is None and recent.get("x = 5\ny = 1\n") == 5
+    assert recent.get((0, "x = 5\ny = 1\n")) == 5 and recent.get((0, "x = 4\ny = 1\n")) == 4
+    assert recent.get((0, "x = 0\ny = 1\n")) is None
+    recent[(0, "\n" * 30)] = "huge"  # type: ignore[assignment]  # more than a quarter of the window: not kept
+    assert recent.get((0, "\n" * 30)) is None and recent.get((0, "x = 5\ny = 1\n")) == 5
